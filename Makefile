@@ -1,0 +1,33 @@
+# Front door. `make test` on a fresh Debian 12 machine (as root) installs, builds and tests.
+.PHONY: all deps reference-deps build test test-debug goldens format clean
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+reference-deps:
+	scripts/deps.sh --reference
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release
+	@echo "built build/loom"
+
+test: build
+	ctest --preset release
+
+test-debug: deps
+	cmake --preset debug
+	cmake --build --preset debug
+	ctest --preset debug
+
+# Regenerates tests/data/models from the independent PyTorch reference.
+goldens: reference-deps
+	/usr/bin/python3 tools/reference/make_checkpoints.py
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build build-debug

@@ -1,0 +1,15 @@
+// `loom` subcommands. Each registers its flags on the app and runs when parsed; a failure is one
+// "error: ..." line on stderr and exit code 1 (main.cc).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+
+namespace loom::cli {
+
+// Registers the subcommand; `run` is set to the function to call after parsing.
+void AddModelsCommand(CLI::App& app, std::function<Status()>& run);
+void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
+
+}  // namespace loom::cli

@@ -1,0 +1,54 @@
+// A tensor is a typed view (dtype, shape, row-major strides) over bytes that it may co-own.
+// Views of mmapped weights share the mapping's lifetime through `owner`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace loom {
+
+using Shape = std::vector<int64_t>;
+
+std::string ShapeString(const Shape& shape);  // "[2, 3]"
+int64_t NumElements(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+
+  // Zero-initialised, 64-byte aligned storage owned by the tensor.
+  static Tensor Zeros(DType dtype, Shape shape);
+  // A contiguous view over `data`; `owner` keeps the bytes alive (may be null for borrowed data).
+  static Tensor View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(size_t i) const { return shape_[i]; }
+  size_t ndim() const { return shape_.size(); }
+  int64_t numel() const { return NumElements(shape_); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * DTypeSize(dtype_); }
+  bool defined() const { return data_ != nullptr; }
+
+  void* raw() const { return data_; }
+  template <typename T>
+  T* data() const {
+    return static_cast<T*>(data_);
+  }
+
+  // Rows [begin, end) of the outermost dimension, sharing storage.
+  Tensor Rows(int64_t begin, int64_t end) const;
+  // The same bytes as f32, converting if needed (a copy unless already f32).
+  Tensor ToF32() const;
+
+ private:
+  DType dtype_ = DType::kF32;
+  Shape shape_;
+  void* data_ = nullptr;
+  std::shared_ptr<void> owner_;
+};
+
+}  // namespace loom

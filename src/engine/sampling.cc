@@ -1,0 +1,41 @@
+#include "engine/sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "kernels/kernels.h"
+
+namespace loom {
+
+std::vector<float> LogSoftmax(std::span<const float> logits) {
+  std::vector<float> out(logits.size());
+  kernels::LogSoftmax(logits.data(), out.data(), 1, static_cast<int64_t>(logits.size()));
+  return out;
+}
+
+std::vector<TokenLogprob> TopK(std::span<const float> logprobs, int k) {
+  std::vector<int32_t> ids(logprobs.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  k = std::clamp(k, 0, static_cast<int>(ids.size()));
+  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
+    return logprobs[a] > logprobs[b] || (logprobs[a] == logprobs[b] && a < b);
+  });
+  std::vector<TokenLogprob> top;
+  top.reserve(k);
+  for (int i = 0; i < k; ++i) top.push_back({ids[i], logprobs[ids[i]]});
+  return top;
+}
+
+int32_t SampleToken(std::span<const float> logits, float temperature, std::mt19937_64& rng) {
+  if (temperature <= 0.0f) {
+    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  std::vector<float> p(logits.begin(), logits.end());
+  for (float& x : p) x /= temperature;
+  kernels::Softmax(p.data(), 1, static_cast<int64_t>(p.size()));
+  std::discrete_distribution<int32_t> dist(p.begin(), p.end());
+  return dist(rng);
+}
+
+}  // namespace loom

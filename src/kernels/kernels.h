@@ -1,0 +1,48 @@
+// CPU kernels on raw row-major buffers. Activations are f32; matmul weights may be f32/f16/bf16.
+// Every kernel has a scalar reference in kernels/ref (the test oracle) and fast paths in
+// kernels/cpu chosen once at run time by ISA (AVX-512 > AVX2 > scalar; see dispatch.h).
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace loom::kernels {
+
+// y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]). x, y, bias f32; w in `w_dtype` (HF Linear layout,
+// [out_features, in_features]). bias may be null.
+void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+            int64_t n, int64_t k);
+
+// y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight[:]; x, y [rows, dim] (may alias).
+void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);
+
+// out[i] = silu(gate[i]) * up[i] (SwiGLU); n elements; out may alias gate or up.
+void SiluMul(const float* gate, const float* up, float* out, int64_t n);
+// In place, element-wise.
+void Silu(float* x, int64_t n);
+void GeluErf(float* x, int64_t n);   // HF "gelu": 0.5 x (1 + erf(x / sqrt 2))
+void GeluTanh(float* x, int64_t n);  // HF "gelu_pytorch_tanh"
+
+// In place softmax over each row of x [rows, cols].
+void Softmax(float* x, int64_t rows, int64_t cols);
+// y[r, :] = log_softmax(x[r, :]) for x, y [rows, cols]; may alias.
+void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
+
+// Rotary embedding, rotate-half (NeoX/HF Llama) form, in place on x [n_tokens, n_heads, head_dim]:
+// for d < head_dim/2: (x[d], x[d + half]) <- (x[d] cos - x[d + half] sin, x[d + half] cos + x[d] sin)
+// with cos, sin [n_tokens, head_dim/2] (already position- and scaling-specific).
+void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
+              int64_t head_dim);
+
+// Causal multi-head attention with grouped KV heads and an optional sliding window.
+//   q   [n_q, n_heads, head_dim]; query i sits at position q_pos0 + i
+//   k,v [n_kv, n_kv_heads, head_dim]; key j sits at position j (n_kv >= q_pos0 + n_q)
+//   out [n_q, n_heads, head_dim]
+// Query head h reads KV head h / (n_heads / n_kv_heads). Query at p sees key j iff j <= p and
+// (window <= 0 or p - j < window). scores = q·k * scale, softmax in f32.
+void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+               int64_t q_pos0, int64_t window, float scale);
+
+}  // namespace loom::kernels

@@ -1,0 +1,47 @@
+#include "models/layers/attention.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace loom {
+
+Result<SelfAttention> SelfAttention::Load(const WeightLoader& w, const std::string& prefix,
+                                          const SelfAttentionConfig& c) {
+  SelfAttention a;
+  a.c_ = c;
+  const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
+  LOOM_ASSIGN_OR_RETURN(a.q_, Linear::Load(w, prefix + ".q_proj", c.hidden, q_dim, c.qkv_bias));
+  LOOM_ASSIGN_OR_RETURN(a.k_, Linear::Load(w, prefix + ".k_proj", c.hidden, kv_dim, c.qkv_bias));
+  LOOM_ASSIGN_OR_RETURN(a.v_, Linear::Load(w, prefix + ".v_proj", c.hidden, kv_dim, c.qkv_bias));
+  LOOM_ASSIGN_OR_RETURN(a.o_, Linear::Load(w, prefix + ".o_proj", q_dim, c.hidden, c.o_bias));
+  if (c.qk_norm) {
+    LOOM_ASSIGN_OR_RETURN(a.q_norm_, w.GetF32(prefix + ".q_norm.weight", {c.head_dim}));
+    LOOM_ASSIGN_OR_RETURN(a.k_norm_, w.GetF32(prefix + ".k_norm.weight", {c.head_dim}));
+  }
+  return a;
+}
+
+void SelfAttention::Forward(const float* x, float* out, int64_t n, int64_t start, const float* cos,
+                            const float* sin, Tensor& k_cache, Tensor& v_cache) const {
+  const int64_t hd = c_.head_dim, kv_dim = c_.n_kv_heads * hd;
+  std::vector<float> q(n * c_.n_heads * hd), attn(n * c_.n_heads * hd);  // f32 [n, heads, hd]
+  // New keys and values go straight into their cache rows: f32 [n, kv_heads, hd].
+  float* k = k_cache.data<float>() + start * kv_dim;
+  float* v = v_cache.data<float>() + start * kv_dim;
+  q_.Forward(x, q.data(), n);
+  k_.Forward(x, k, n);
+  v_.Forward(x, v, n);
+  if (c_.qk_norm) {
+    kernels::RmsNorm(q.data(), q_norm_.data<float>(), q.data(), n * c_.n_heads, hd, c_.norm_eps);
+    kernels::RmsNorm(k, k_norm_.data<float>(), k, n * c_.n_kv_heads, hd, c_.norm_eps);
+  }
+  kernels::RopeNeox(q.data(), cos, sin, n, c_.n_heads, hd);
+  kernels::RopeNeox(k, cos, sin, n, c_.n_kv_heads, hd);
+  kernels::Attention(q.data(), k_cache.data<float>(), v_cache.data<float>(), attn.data(), n,
+                     start + n, c_.n_heads, c_.n_kv_heads, hd, start, c_.window,
+                     1.0f / std::sqrt(static_cast<float>(hd)));
+  o_.Forward(attn.data(), out, n);
+}
+
+}  // namespace loom

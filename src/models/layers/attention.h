@@ -1,0 +1,41 @@
+// Self-attention of the Llama family: q/k/v/o projections (optional bias), optional per-head
+// q/k RMSNorm (Qwen3), RoPE, GQA and an optional sliding window.
+#pragma once
+
+#include "kernels/kernels.h"
+#include "loader/hf_config.h"
+#include "models/layers/kv_cache.h"
+#include "models/layers/linear.h"
+
+namespace loom {
+
+struct SelfAttentionConfig {
+  int64_t hidden = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+  bool qkv_bias = false;
+  bool o_bias = false;
+  bool qk_norm = false;
+  float norm_eps = 1e-6f;
+  int64_t window = 0;  // 0 = full causal attention
+};
+
+class SelfAttention {
+ public:
+  static Result<SelfAttention> Load(const WeightLoader& w, const std::string& prefix,
+                                    const SelfAttentionConfig& c);
+
+  // x f32 [n, hidden] at positions [cache.length, cache.length + n) -> out f32 [n, hidden].
+  // cos/sin f32 [n, head_dim/2]. Writes this layer's K/V rows into k_cache/v_cache
+  // (f32 [capacity, n_kv_heads, head_dim]); the caller advances cache.length after all layers.
+  void Forward(const float* x, float* out, int64_t n, int64_t start, const float* cos,
+               const float* sin, Tensor& k_cache, Tensor& v_cache) const;
+
+ private:
+  SelfAttentionConfig c_;
+  Linear q_, k_, v_, o_;
+  Tensor q_norm_, k_norm_;  // f32 [head_dim] when qk_norm
+};
+
+}  // namespace loom

@@ -1,0 +1,127 @@
+#include "models/llama.h"
+
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "models/registry.h"
+
+namespace loom {
+namespace {
+
+// The sliding window of layer `i` as each architecture's HF config defines it; 0 = none.
+int64_t LayerWindow(const ModelConfig& c, const std::string& arch, int64_t i) {
+  if (arch == "MistralForCausalLM") {
+    if (!c.raw.contains("sliding_window")) return 4096;  // MistralConfig default
+    return c.sliding_window;
+  }
+  if (arch == "Qwen2ForCausalLM" || arch == "Qwen3ForCausalLM") {
+    if (c.raw.contains("layer_types") && c.raw["layer_types"].is_array() &&
+        static_cast<int64_t>(c.raw["layer_types"].size()) == c.num_hidden_layers) {
+      return c.raw["layer_types"][i] == "sliding_attention" ? c.sliding_window : 0;
+    }
+    return c.use_sliding_window && i >= c.max_window_layers ? c.sliding_window : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+LlamaForCausalLM::LlamaForCausalLM(const ModelConfig& config, ModelInfo info)
+    : config_(config), info_(std::move(info)), rope_(config, config.head_dim) {}
+
+Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c, const WeightStore& store) {
+  const std::string& arch = c.architectures[0];
+  LOOM_ASSIGN_OR_RETURN(ModelInfo info, GetModelInfo(arch));
+  if (c.hidden_act != "silu") {
+    return Unimplemented("{}: hidden_act '{}' is not supported (silu)", arch, c.hidden_act);
+  }
+  std::unique_ptr<LlamaForCausalLM> m(new LlamaForCausalLM(c, std::move(info)));
+  const WeightLoader w(store);
+  LOOM_ASSIGN_OR_RETURN(m->embed_, w.Get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i);
+    SelfAttentionConfig ac;
+    ac.hidden = c.hidden_size;
+    ac.n_heads = c.num_attention_heads;
+    ac.n_kv_heads = c.num_key_value_heads;
+    ac.head_dim = c.head_dim;
+    ac.qkv_bias = arch == "Qwen2ForCausalLM" || c.attention_bias;
+    ac.o_bias = arch != "Qwen2ForCausalLM" && c.attention_bias;
+    ac.qk_norm = arch == "Qwen3ForCausalLM";
+    ac.norm_eps = static_cast<float>(c.rms_norm_eps);
+    ac.window = LayerWindow(c, arch, i);
+    Layer layer;
+    LOOM_ASSIGN_OR_RETURN(layer.input_norm, w.GetF32(p + ".input_layernorm.weight", {c.hidden_size}));
+    LOOM_ASSIGN_OR_RETURN(layer.attn, SelfAttention::Load(w, p + ".self_attn", ac));
+    LOOM_ASSIGN_OR_RETURN(layer.post_attention_norm,
+                          w.GetF32(p + ".post_attention_layernorm.weight", {c.hidden_size}));
+    LOOM_ASSIGN_OR_RETURN(layer.mlp, GatedMlp::Load(w, p + ".mlp", c.hidden_size, c.intermediate_size,
+                                                    c.mlp_bias));
+    m->layers_.push_back(std::move(layer));
+  }
+  LOOM_ASSIGN_OR_RETURN(m->final_norm_, w.GetF32("model.norm.weight", {c.hidden_size}));
+  if (c.tie_word_embeddings) {
+    m->lm_head_ = m->embed_;
+  } else {
+    LOOM_ASSIGN_OR_RETURN(m->lm_head_, w.Get("lm_head.weight", {c.vocab_size, c.hidden_size}));
+  }
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+KvCache LlamaForCausalLM::NewCache(int64_t capacity) const {
+  return KvCache::Make(config_.num_hidden_layers, capacity, config_.num_key_value_heads,
+                       config_.head_dim);
+}
+
+Result<Tensor> LlamaForCausalLM::Forward(std::span<const int32_t> ids, KvCache& cache) {
+  const int64_t n = static_cast<int64_t>(ids.size()), h = config_.hidden_size;
+  const int64_t start = cache.length;
+  if (start + n > cache.capacity) {
+    return InvalidArgument("sequence of {} tokens exceeds the cache capacity of {}", start + n,
+                           cache.capacity);
+  }
+  Tensor x = Tensor::Zeros(DType::kF32, {n, h});  // f32 [n, hidden], the residual stream
+  const size_t row_bytes = static_cast<size_t>(h) * DTypeSize(embed_.dtype());
+  for (int64_t t = 0; t < n; ++t) {
+    if (ids[t] < 0 || ids[t] >= config_.vocab_size) {
+      return InvalidArgument("token id {} is out of range [0, {})", ids[t], config_.vocab_size);
+    }
+    Tensor row = Tensor::View(embed_.dtype(), {1, h},
+                              static_cast<char*>(embed_.raw()) + ids[t] * row_bytes, nullptr)
+                     .ToF32();
+    std::memcpy(x.data<float>() + t * h, row.raw(), h * sizeof(float));
+  }
+
+  std::vector<int64_t> positions(n);
+  for (int64_t t = 0; t < n; ++t) positions[t] = start + t;
+  const int64_t half = config_.head_dim / 2;
+  std::vector<float> cos(n * half), sin(n * half);  // f32 [n, head_dim/2]
+  rope_.Tables(positions, start + n, cos.data(), sin.data());
+
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  Tensor normed = Tensor::Zeros(DType::kF32, {n, h}), delta = Tensor::Zeros(DType::kF32, {n, h});
+  float* xs = x.data<float>();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    kernels::RmsNorm(xs, l.input_norm.data<float>(), normed.data<float>(), n, h, eps);
+    l.attn.Forward(normed.data<float>(), delta.data<float>(), n, start, cos.data(), sin.data(),
+                   cache.k[i], cache.v[i]);
+    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
+    kernels::RmsNorm(xs, l.post_attention_norm.data<float>(), normed.data<float>(), n, h, eps);
+    l.mlp.Forward(normed.data<float>(), delta.data<float>(), n);
+    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
+  }
+  cache.length = start + n;
+  kernels::RmsNorm(xs, final_norm_.data<float>(), xs, n, h, eps);
+  return x;
+}
+
+Tensor LlamaForCausalLM::ComputeLogits(const Tensor& hidden) const {
+  const int64_t m = hidden.dim(0);
+  Tensor logits = Tensor::Zeros(DType::kF32, {m, config_.vocab_size});
+  kernels::MatMul(hidden.data<float>(), lm_head_.raw(), lm_head_.dtype(), nullptr,
+                  logits.data<float>(), m, config_.vocab_size, config_.hidden_size);
+  return logits;
+}
+
+}  // namespace loom
