@@ -17,10 +17,43 @@ int64_t NumElements(const Shape& shape) {
   return n;
 }
 
+namespace {
+
+Shape RowMajorStrides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+// Calls f(element offset of source, element index of destination) over all elements in
+// row-major order of `shape`.
+template <typename F>
+void ForEachElement(const Shape& shape, const Shape& strides, F f) {
+  const int64_t n = NumElements(shape);
+  std::vector<int64_t> index(shape.size(), 0);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    f(offset, i);
+    for (size_t d = shape.size(); d-- > 0;) {  // odometer increment
+      offset += strides[d];
+      if (++index[d] < shape[d]) break;
+      offset -= strides[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
 Tensor Tensor::Zeros(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  t.strides_ = RowMajorStrides(t.shape_);
   const size_t bytes = (t.nbytes() + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
   if (p == nullptr) throw std::bad_alloc();
@@ -34,23 +67,38 @@ Tensor Tensor::View(DType dtype, Shape shape, void* data, std::shared_ptr<void> 
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  t.strides_ = RowMajorStrides(t.shape_);
   t.data_ = data;
   t.owner_ = std::move(owner);
   return t;
 }
 
-Tensor Tensor::Rows(int64_t begin, int64_t end) const {
+bool Tensor::IsContiguous() const { return strides_ == RowMajorStrides(shape_); }
+
+Tensor Tensor::Slice(size_t dim, int64_t begin, int64_t end) const {
   Tensor t = *this;
-  const int64_t row_elems = shape_.empty() ? 1 : numel() / shape_[0];
-  t.shape_[0] = end - begin;
-  t.data_ = static_cast<char*>(data_) + begin * row_elems * static_cast<int64_t>(DTypeSize(dtype_));
+  t.shape_[dim] = end - begin;
+  t.data_ = static_cast<char*>(data_) + begin * strides_[dim] * static_cast<int64_t>(DTypeSize(dtype_));
   return t;
 }
 
+Tensor Tensor::Contiguous() const {
+  if (IsContiguous()) return *this;
+  Tensor out = Zeros(dtype_, shape_);
+  const size_t es = DTypeSize(dtype_);
+  const char* src = static_cast<const char*>(data_);
+  char* dst = static_cast<char*>(out.data_);
+  ForEachElement(shape_, strides_, [&](int64_t from, int64_t to) {
+    std::memcpy(dst + to * es, src + from * es, es);
+  });
+  return out;
+}
+
 Tensor Tensor::ToF32() const {
-  if (dtype_ == DType::kF32) return *this;
+  if (dtype_ == DType::kF32) return Contiguous();
+  const Tensor src_t = Contiguous();
   Tensor out = Zeros(DType::kF32, shape_);
-  const auto* src = data<uint16_t>();
+  const auto* src = src_t.data<uint16_t>();
   float* dst = out.data<float>();
   const int64_t n = numel();
   for (int64_t i = 0; i < n; ++i) dst[i] = dtype_ == DType::kBF16 ? BF16ToF32(src[i]) : F16ToF32(src[i]);

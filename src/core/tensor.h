@@ -1,5 +1,6 @@
-// A tensor is a typed view (dtype, shape, row-major strides) over bytes that it may co-own.
-// Views of mmapped weights share the mapping's lifetime through `owner`.
+// A tensor is a typed view (dtype, shape, strides in elements) over bytes that it may co-own.
+// Views of mmapped weights share the mapping's lifetime through `owner`. Kernels take
+// contiguous row-major buffers; a strided view (Slice on an inner dim) is made contiguous first.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ class Tensor {
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
   int64_t dim(size_t i) const { return shape_[i]; }
   size_t ndim() const { return shape_.size(); }
   int64_t numel() const { return NumElements(shape_); }
@@ -39,14 +41,21 @@ class Tensor {
     return static_cast<T*>(data_);
   }
 
-  // Rows [begin, end) of the outermost dimension, sharing storage.
-  Tensor Rows(int64_t begin, int64_t end) const;
-  // The same bytes as f32, converting if needed (a copy unless already f32).
+  bool IsContiguous() const;
+
+  // Indices [begin, end) of dimension `dim`, sharing storage.
+  Tensor Slice(size_t dim, int64_t begin, int64_t end) const;
+  // Rows [begin, end) of the outermost dimension (contiguous if this is).
+  Tensor Rows(int64_t begin, int64_t end) const { return Slice(0, begin, end); }
+  // A contiguous copy, or this tensor if it already is contiguous.
+  Tensor Contiguous() const;
+  // The same values as contiguous f32 (a copy unless already contiguous f32).
   Tensor ToF32() const;
 
  private:
   DType dtype_ = DType::kF32;
   Shape shape_;
+  Shape strides_;  // elements; row-major for tensors made by Zeros / View
   void* data_ = nullptr;
   std::shared_ptr<void> owner_;
 };
