@@ -11,5 +11,6 @@ namespace loom::cli {
 // Registers the subcommand; `run` is set to the function to call after parsing.
 void AddModelsCommand(CLI::App& app, std::function<Status()>& run);
 void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
+void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
 
 }  // namespace loom::cli

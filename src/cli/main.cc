@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   std::function<loom::Status()> run;
   loom::cli::AddModelsCommand(app, run);
   loom::cli::AddGenerateCommand(app, run);
+  loom::cli::AddBenchCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
