@@ -1,0 +1,48 @@
+// Per-ISA fast paths of the kernels in kernels/kernels.h, same contracts. Call only when
+// IsaSupported() says the CPU can run them (kernels.cc dispatches; tests call them directly).
+//
+// Each body is written once as a template over a small vector layer (vec_avx512.h, vec_avx2.h)
+// in cpu/<concern>_impl.h and compiled per ISA in cpu/<concern>_<isa>.cc with that ISA's flags.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace loom::kernels::avx512 {
+
+void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+            int64_t n, int64_t k);
+void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);
+void SiluMul(const float* gate, const float* up, float* out, int64_t n);
+void Silu(float* x, int64_t n);
+void GeluErf(float* x, int64_t n);
+void GeluTanh(float* x, int64_t n);
+void Softmax(float* x, int64_t rows, int64_t cols);
+void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
+void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
+              int64_t head_dim);
+void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
+               int64_t window, float scale);
+
+}  // namespace loom::kernels::avx512
+
+namespace loom::kernels::avx2 {
+
+void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+            int64_t n, int64_t k);
+void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);
+void SiluMul(const float* gate, const float* up, float* out, int64_t n);
+void Silu(float* x, int64_t n);
+void GeluErf(float* x, int64_t n);
+void GeluTanh(float* x, int64_t n);
+void Softmax(float* x, int64_t rows, int64_t cols);
+void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
+void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
+              int64_t head_dim);
+void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
+               int64_t window, float scale);
+
+}  // namespace loom::kernels::avx2

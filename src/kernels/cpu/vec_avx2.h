@@ -1,0 +1,122 @@
+// AVX2 vector layer for the shared kernel bodies (*_impl.h): 8 f32 lanes; f32 tails use
+// vmaskmov, 16-bit tails go through a zero-padded stack copy. Include only from translation
+// units built with the AVX2 flags (kernels/CMakeLists.txt). Everything lives in namespace avx2,
+// so no symbol is shared with the AVX-512 build.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace loom::kernels::avx2 {
+
+using VF = __m256;
+inline constexpr int64_t kLanes = 8;
+
+// All-ones in lanes [0, n); n in [0, kLanes].
+inline __m256i TailMask(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline VF Zero() { return _mm256_setzero_ps(); }
+inline VF Set1(float v) { return _mm256_set1_ps(v); }
+inline VF Load(const float* p) { return _mm256_loadu_ps(p); }
+// First n lanes from p, the rest 0 (masked: never touches memory past p + n).
+inline VF LoadN(const float* p, int64_t n) { return _mm256_maskload_ps(p, TailMask(n)); }
+// First n lanes from p, the rest `fill`.
+inline VF LoadNFill(const float* p, int64_t n, float fill) {
+  const __m256i mask = TailMask(n);
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, mask),
+                          _mm256_castsi256_ps(mask));
+}
+inline void Store(float* p, VF v) { _mm256_storeu_ps(p, v); }
+inline void StoreN(float* p, VF v, int64_t n) { _mm256_maskstore_ps(p, TailMask(n), v); }
+
+inline VF Add(VF a, VF b) { return _mm256_add_ps(a, b); }
+inline VF Sub(VF a, VF b) { return _mm256_sub_ps(a, b); }
+inline VF Mul(VF a, VF b) { return _mm256_mul_ps(a, b); }
+inline VF Div(VF a, VF b) { return _mm256_div_ps(a, b); }
+inline VF MulAdd(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }      // a * b + c
+inline VF NegMulAdd(VF a, VF b, VF c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a * b
+// Like the instructions, these return `b` if either operand is NaN: Min(bound, x) keeps a NaN x.
+inline VF Min(VF a, VF b) { return _mm256_min_ps(a, b); }
+inline VF Max(VF a, VF b) { return _mm256_max_ps(a, b); }
+
+inline float ReduceAdd(VF v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline float ReduceMax(VF v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Prefetch into L1 the line `bytes` past p. Integer arithmetic: the target may lie past the end
+// of p's array (prefetches never fault), which pointer arithmetic must not express.
+inline void PrefetchAhead(const void* p, int64_t bytes) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + bytes), _MM_HINT_T0);
+}
+
+// exp(x), Cephes expf: n = round(x log2 e), r = x - n ln 2 in two parts (|r| <= ln2/2), degree-6
+// polynomial for e^r (~1-2 ulp), times 2^n built in the exponent field. 2^n is applied as two
+// factors 2^(n/2) 2^(n - n/2) so that n in [-159, 128] (from the clamp) needs no special cases:
+// the result correctly overflows to inf above 88.73 and decays through subnormals to 0.
+inline VF Exp(VF x) {
+  x = Max(Set1(-110.0f), Min(Set1(89.0f), x));
+  const VF n = _mm256_round_ps(Mul(x, Set1(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  VF r = NegMulAdd(n, Set1(0.693359375f), x);
+  r = NegMulAdd(n, Set1(-2.12194440e-4f), r);
+  VF p = Set1(1.9875691500e-4f);
+  p = MulAdd(p, r, Set1(1.3981999507e-3f));
+  p = MulAdd(p, r, Set1(8.3334519073e-3f));
+  p = MulAdd(p, r, Set1(4.1665795894e-2f));
+  p = MulAdd(p, r, Set1(1.6666665459e-1f));
+  p = MulAdd(p, r, Set1(5.0000001201e-1f));
+  p = MulAdd(p, Mul(r, r), Add(r, Set1(1.0f)));
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const VF s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const VF s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return Mul(Mul(p, s1), s2);
+}
+
+// Weight loaders: kLanes consecutive weights widened to f32 (exact for f16 and bf16).
+struct WeightF32 {
+  using T = float;
+  static VF Load(const T* p) { return _mm256_loadu_ps(p); }
+  static VF LoadN(const T* p, int64_t n) { return _mm256_maskload_ps(p, TailMask(n)); }
+};
+
+// 8 uint16 from p, or the first n of them zero-padded (n < 8).
+inline __m128i Load8xU16(const uint16_t* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+inline __m128i Load8xU16N(const uint16_t* p, int64_t n) {
+  alignas(16) uint16_t buf[8] = {};
+  for (int64_t i = 0; i < n; ++i) buf[i] = p[i];
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
+}
+
+struct WeightBF16 {
+  using T = uint16_t;
+  static VF Widen(__m128i h) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static VF Load(const T* p) { return Widen(Load8xU16(p)); }
+  static VF LoadN(const T* p, int64_t n) { return Widen(Load8xU16N(p, n)); }
+};
+struct WeightF16 {
+  using T = uint16_t;
+  static VF Load(const T* p) { return _mm256_cvtph_ps(Load8xU16(p)); }
+  static VF LoadN(const T* p, int64_t n) { return _mm256_cvtph_ps(Load8xU16N(p, n)); }
+};
+
+}  // namespace loom::kernels::avx2

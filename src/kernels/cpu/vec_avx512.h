@@ -1,0 +1,99 @@
+// AVX-512 vector layer for the shared kernel bodies (*_impl.h): 16 f32 lanes, masked tails.
+// Include only from translation units built with the AVX-512 flags (kernels/CMakeLists.txt).
+// Everything lives in namespace avx512, so no symbol is shared with the AVX2 build.
+#pragma once
+
+// GCC 12 reports its own AVX-512 intrinsics' deliberately undefined pass-through operands as
+// uninitialized (GCC PR 105593, fixed in 13). The pragmas cover only lines of this include.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdint>
+
+namespace loom::kernels::avx512 {
+
+using VF = __m512;
+inline constexpr int64_t kLanes = 16;
+
+// Lanes [0, n) set; n in [0, kLanes].
+inline __mmask16 TailMask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+inline VF Zero() { return _mm512_setzero_ps(); }
+inline VF Set1(float v) { return _mm512_set1_ps(v); }
+inline VF Load(const float* p) { return _mm512_loadu_ps(p); }
+// First n lanes from p, the rest 0 (masked: never touches memory past p + n).
+inline VF LoadN(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(TailMask(n), p); }
+// First n lanes from p, the rest `fill`.
+inline VF LoadNFill(const float* p, int64_t n, float fill) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), TailMask(n), p);
+}
+inline void Store(float* p, VF v) { _mm512_storeu_ps(p, v); }
+inline void StoreN(float* p, VF v, int64_t n) { _mm512_mask_storeu_ps(p, TailMask(n), v); }
+
+inline VF Add(VF a, VF b) { return _mm512_add_ps(a, b); }
+inline VF Sub(VF a, VF b) { return _mm512_sub_ps(a, b); }
+inline VF Mul(VF a, VF b) { return _mm512_mul_ps(a, b); }
+inline VF Div(VF a, VF b) { return _mm512_div_ps(a, b); }
+inline VF MulAdd(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }      // a * b + c
+inline VF NegMulAdd(VF a, VF b, VF c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
+// Like the instructions, these return `b` if either operand is NaN: Min(bound, x) keeps a NaN x.
+inline VF Min(VF a, VF b) { return _mm512_min_ps(a, b); }
+inline VF Max(VF a, VF b) { return _mm512_max_ps(a, b); }
+inline float ReduceAdd(VF v) { return _mm512_reduce_add_ps(v); }
+inline float ReduceMax(VF v) { return _mm512_reduce_max_ps(v); }
+
+// Prefetch into L1 the line `bytes` past p. Integer arithmetic: the target may lie past the end
+// of p's array (prefetches never fault), which pointer arithmetic must not express.
+inline void PrefetchAhead(const void* p, int64_t bytes) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + bytes), _MM_HINT_T0);
+}
+
+// exp(x), Cephes expf: n = round(x log2 e), r = x - n ln 2 in two parts (|r| <= ln2/2), degree-6
+// polynomial for e^r (~1-2 ulp), then scalef by 2^n, which also produces correct subnormals,
+// 0 and inf. The clamp keeps n finite; exp overflows above 88.73 and is 0 below -103.98.
+inline VF Exp(VF x) {
+  x = Max(Set1(-110.0f), Min(Set1(89.0f), x));
+  const VF n = _mm512_roundscale_ps(Mul(x, Set1(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  VF r = NegMulAdd(n, Set1(0.693359375f), x);
+  r = NegMulAdd(n, Set1(-2.12194440e-4f), r);
+  VF p = Set1(1.9875691500e-4f);
+  p = MulAdd(p, r, Set1(1.3981999507e-3f));
+  p = MulAdd(p, r, Set1(8.3334519073e-3f));
+  p = MulAdd(p, r, Set1(4.1665795894e-2f));
+  p = MulAdd(p, r, Set1(1.6666665459e-1f));
+  p = MulAdd(p, r, Set1(5.0000001201e-1f));
+  p = MulAdd(p, Mul(r, r), Add(r, Set1(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+// Weight loaders: kLanes consecutive weights widened to f32 (exact for f16 and bf16).
+struct WeightF32 {
+  using T = float;
+  static VF Load(const T* p) { return _mm512_loadu_ps(p); }
+  static VF LoadN(const T* p, int64_t n) { return _mm512_maskz_loadu_ps(TailMask(n), p); }
+};
+struct WeightBF16 {
+  using T = uint16_t;
+  static VF Widen(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  static VF Load(const T* p) {
+    return Widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static VF LoadN(const T* p, int64_t n) { return Widen(_mm256_maskz_loadu_epi16(TailMask(n), p)); }
+};
+struct WeightF16 {
+  using T = uint16_t;
+  static VF Load(const T* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static VF LoadN(const T* p, int64_t n) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(TailMask(n), p));
+  }
+};
+
+}  // namespace loom::kernels::avx512

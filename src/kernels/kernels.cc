@@ -1,0 +1,84 @@
+// Public kernels: each forwards through a table of function pointers picked once per process
+// from ActiveIsa() (one predictable indirect call per kernel invocation).
+#include "kernels/kernels.h"
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/dispatch.h"
+#include "kernels/ref/ref.h"
+
+namespace loom::kernels {
+namespace {
+
+struct KernelTable {
+  decltype(&ref::MatMul) mat_mul;
+  decltype(&ref::RmsNorm) rms_norm;
+  decltype(&ref::SiluMul) silu_mul;
+  decltype(&ref::Silu) silu;
+  decltype(&ref::GeluErf) gelu_erf;
+  decltype(&ref::GeluTanh) gelu_tanh;
+  decltype(&ref::Softmax) softmax;
+  decltype(&ref::LogSoftmax) log_softmax;
+  decltype(&ref::RopeNeox) rope_neox;
+  decltype(&ref::Attention) attention;
+};
+
+#define LOOM_KERNEL_TABLE(ns)                                                               \
+  KernelTable {                                                                             \
+    ns::MatMul, ns::RmsNorm, ns::SiluMul, ns::Silu, ns::GeluErf, ns::GeluTanh, ns::Softmax, \
+        ns::LogSoftmax, ns::RopeNeox, ns::Attention                                         \
+  }
+
+const KernelTable& Table() {
+  static const KernelTable table = [] {
+    switch (ActiveIsa()) {
+      case Isa::kAvx512:
+        return LOOM_KERNEL_TABLE(avx512);
+      case Isa::kAvx2:
+        return LOOM_KERNEL_TABLE(avx2);
+      case Isa::kScalar:
+        break;
+    }
+    return LOOM_KERNEL_TABLE(ref);
+  }();
+  return table;
+}
+
+#undef LOOM_KERNEL_TABLE
+
+}  // namespace
+
+void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+            int64_t n, int64_t k) {
+  Table().mat_mul(x, w, w_dtype, bias, y, m, n, k);
+}
+
+void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps) {
+  Table().rms_norm(x, weight, y, rows, dim, eps);
+}
+
+void SiluMul(const float* gate, const float* up, float* out, int64_t n) {
+  Table().silu_mul(gate, up, out, n);
+}
+
+void Silu(float* x, int64_t n) { Table().silu(x, n); }
+void GeluErf(float* x, int64_t n) { Table().gelu_erf(x, n); }
+void GeluTanh(float* x, int64_t n) { Table().gelu_tanh(x, n); }
+
+void Softmax(float* x, int64_t rows, int64_t cols) { Table().softmax(x, rows, cols); }
+
+void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols) {
+  Table().log_softmax(x, y, rows, cols);
+}
+
+void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
+              int64_t head_dim) {
+  Table().rope_neox(x, cos, sin, n_tokens, n_heads, head_dim);
+}
+
+void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
+               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
+               int64_t window, float scale) {
+  Table().attention(q, k, v, out, n_q, n_kv, n_heads, n_kv_heads, head_dim, q_pos0, window, scale);
+}
+
+}  // namespace loom::kernels
