@@ -43,13 +43,15 @@ TEST(Cli, ModelsJsonListsArchitecturesWithExactFlags) {
   std::set<std::string> archs;
   for (const auto& o : j) {
     archs.insert(o["architecture"].get<std::string>());
-    for (const char* flag : {"supports_multimodal", "supports_lora", "supports_pp", "has_inner_state",
-                             "is_attention_free", "is_hybrid", "has_noops", "supports_cross_encoding",
-                             "supports_quant", "supports_transcription", "supports_v0_only"}) {
+    for (const char* flag :
+         {"supports_multimodal", "supports_lora", "supports_pp", "has_inner_state",
+          "is_attention_free", "is_hybrid", "has_noops", "supports_cross_encoding",
+          "supports_quant", "supports_transcription", "supports_v0_only"}) {
       ASSERT_TRUE(o.contains(flag) && o[flag].is_boolean()) << flag;
     }
   }
-  EXPECT_EQ(archs, (std::set<std::string>{"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"}));
+  EXPECT_EQ(archs, (std::set<std::string>{"LlamaForCausalLM", "MistralForCausalLM",
+                                          "Qwen2ForCausalLM", "Qwen3ForCausalLM"}));
 }
 
 TEST(Cli, ModelsTable) {
@@ -64,9 +66,9 @@ TEST(Cli, GenerateJsonMatchesReference) {
   const fs::path dir = testing::ModelsDir() / "qwen3-qknorm-f32-tied";
   const nlohmann::json golden = testing::ReadJson(dir / "golden.json");
   const auto prompt = golden["prompt_ids"].get<std::vector<int>>();
-  const testing::CommandResult r =
-      RunLoom("generate --model " + dir.string() + " --prompt-ids " + Join(prompt) +
-          " --max-tokens 32 --temperature 0 --ignore-eos --logprobs 3 --prompt-logprobs 2 --json");
+  const testing::CommandResult r = RunLoom(
+      "generate --model " + dir.string() + " --prompt-ids " + Join(prompt) +
+      " --max-tokens 32 --temperature 0 --ignore-eos --logprobs 3 --prompt-logprobs 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["token_ids"], golden["greedy_ids"]);
@@ -75,7 +77,8 @@ TEST(Cli, GenerateJsonMatchesReference) {
   for (size_t t = 0; t < 32; ++t) {
     ASSERT_EQ(j["logprobs"][t].size(), 3u);
     EXPECT_EQ(j["logprobs"][t][0]["id"], golden["greedy_ids"][t]);  // greedy = top-1
-    EXPECT_NEAR(j["logprobs"][t][0]["logprob"].get<double>(), golden["greedy_logprobs"][t].get<double>(), 1e-4);
+    EXPECT_NEAR(j["logprobs"][t][0]["logprob"].get<double>(),
+                golden["greedy_logprobs"][t].get<double>(), 1e-4);
   }
   // prompt_logprobs[t] is the distribution of prompt token t + 1: row t of the reference.
   ASSERT_EQ(j["prompt_logprobs"].size(), prompt.size() - 1);
@@ -95,34 +98,39 @@ TEST(Cli, GenerateStopsAtEos) {
   // Without --ignore-eos, generation stops after the checkpoint's EOS if it is produced; the
   // reference's greedy run never produces EOS (2), so all 5 tokens come back.
   const fs::path dir = testing::ModelsDir() / "llama-gqa-f32";
-  const testing::CommandResult r = RunLoom("generate --model " + dir.string() + " --prompt-ids 5,6,7 --max-tokens 5 --temperature 0");
+  const testing::CommandResult r = RunLoom("generate --model " + dir.string() +
+                                           " --prompt-ids 5,6,7 --max-tokens 5 --temperature 0");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 4) << r.out;
 }
 
 TEST(Cli, MissingModelDirectory) {
-  ExpectOneLineError(RunLoom("generate --model /nonexistent/model --prompt-ids 1,2"), "/nonexistent/model");
+  ExpectOneLineError(RunLoom("generate --model /nonexistent/model --prompt-ids 1,2"),
+                     "/nonexistent/model");
 }
 
 TEST(Cli, MissingWeights) {
   TempDir d;
   const fs::path m = CopyModel("llama-gqa-f32", d);
   fs::remove(m / "model.safetensors");
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"), "model.safetensors");
+  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+                     "model.safetensors");
 }
 
 TEST(Cli, TruncatedSafetensors) {
   TempDir d;
   const fs::path m = CopyModel("llama-gqa-f32", d);
   fs::resize_file(m / "model.safetensors", fs::file_size(m / "model.safetensors") / 2);
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"), "model.safetensors");
+  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+                     "model.safetensors");
 }
 
 TEST(Cli, TruncatedShard) {
   TempDir d;
   const fs::path m = CopyModel("llama-linear-bias-sharded-f32", d);
   fs::resize_file(m / "model-00002-of-00002.safetensors", 100);
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"), "model-00002-of-00002.safetensors");
+  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+                     "model-00002-of-00002.safetensors");
 }
 
 TEST(Cli, UnknownArchitecture) {
@@ -131,7 +139,8 @@ TEST(Cli, UnknownArchitecture) {
   nlohmann::json c = testing::ReadJson(m / "config.json");
   c["architectures"] = {"FancyNewForCausalLM"};
   testing::WriteText(m / "config.json", c.dump());
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"), "FancyNewForCausalLM");
+  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+                     "FancyNewForCausalLM");
 }
 
 TEST(Cli, MismatchedTensorShape) {
@@ -140,22 +149,25 @@ TEST(Cli, MismatchedTensorShape) {
   nlohmann::json c = testing::ReadJson(m / "config.json");
   c["intermediate_size"] = 96;
   testing::WriteText(m / "config.json", c.dump());
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
-                     "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [128, 64], expected [96, 64]");
+  ExpectOneLineError(
+      RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+      "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [128, 64], expected [96, 64]");
 }
 
 TEST(Cli, BadConfigJson) {
   TempDir d;
   const fs::path m = CopyModel("llama-gqa-f32", d);
   testing::WriteText(m / "config.json", "{\"architectures\": [");
-  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"), "config.json");
+  ExpectOneLineError(RunLoom("generate --model " + m.string() + " --prompt-ids 1,2"),
+                     "config.json");
 }
 
 TEST(Cli, BadArguments) {
   const std::string model = (testing::ModelsDir() / "llama-gqa-f32").string();
   ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1,x"), "'x'");
   ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1,999"), "999");
-  ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1 --max-tokens -3"), "max-tokens");
+  ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1 --max-tokens -3"),
+                     "max-tokens");
   ExpectOneLineError(RunLoom("generate --model " + model), "--prompt");
   ExpectOneLineError(RunLoom("generate --prompt-ids 1"), "--model");
   ExpectOneLineError(RunLoom("frobnicate"), "subcommand");

@@ -41,7 +41,8 @@ TEST(Tensor, InnerSliceIsStridedAndContiguousCopies) {
 TEST(Tensor, ToF32ConvertsHalfPrecision) {
   uint16_t bf[3] = {F32ToBF16(1.5f), F32ToBF16(-2.0f), F32ToBF16(0.25f)};
   Tensor t = Tensor::View(DType::kBF16, {3}, bf, nullptr).ToF32();
-  EXPECT_EQ(std::vector<float>(t.data<float>(), t.data<float>() + 3), (std::vector<float>{1.5f, -2.0f, 0.25f}));
+  EXPECT_EQ(std::vector<float>(t.data<float>(), t.data<float>() + 3),
+            (std::vector<float>{1.5f, -2.0f, 0.25f}));
   uint16_t h[2] = {F32ToF16(3.0f), F32ToF16(-0.5f)};
   Tensor u = Tensor::View(DType::kF16, {2}, h, nullptr).ToF32();
   EXPECT_EQ(u.data<float>()[0], 3.0f);

@@ -46,7 +46,8 @@ TEST(Safetensors, EveryTruncationIsAnErrorNamingTheFile) {
     WriteText(cut, bytes.substr(0, n));
     Result<WeightStore> s = WeightStore::OpenFile(cut);
     ASSERT_FALSE(s.ok()) << "accepted a file truncated to " << n << " bytes";
-    EXPECT_NE(s.status().message().find("cut.safetensors"), std::string::npos) << s.status().message();
+    EXPECT_NE(s.status().message().find("cut.safetensors"), std::string::npos)
+        << s.status().message();
   }
   EXPECT_TRUE(WeightStore::OpenFile(full).ok());
 }
@@ -54,7 +55,8 @@ TEST(Safetensors, EveryTruncationIsAnErrorNamingTheFile) {
 TEST(Safetensors, CorruptHeadersAreErrors) {
   TempDir d;
   const auto p = d.path() / "x.safetensors";
-  const auto expect_error = [&](const std::string& header_json, const std::string& data, const std::string& needle) {
+  const auto expect_error = [&](const std::string& header_json, const std::string& data,
+                                const std::string& needle) {
     std::string h = header_json;
     const uint64_t len = h.size();
     WriteText(p, std::string(reinterpret_cast<const char*>(&len), 8) + h + data);
@@ -63,12 +65,15 @@ TEST(Safetensors, CorruptHeadersAreErrors) {
     EXPECT_NE(s.status().message().find(needle), std::string::npos) << s.status().message();
   };
   expect_error("{not json", "", "not a JSON object");
-  expect_error(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd", "do not match shape");
+  expect_error(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd",
+               "do not match shape");
   expect_error(R"({"w":{"dtype":"I8","shape":[4],"data_offsets":[0,4]}})", "abcd", "dtype I8");
   expect_error(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "abcd", "'w'");
   expect_error(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd", "outside");
   expect_error(R"({"w":{"dtype":"F32","shape":[1]}})", "abcd", "data_offsets");
-  expect_error(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", "abcd", "too large");
+  expect_error(
+      R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,4]}})", "abcd",
+      "too large");
   // A header length beyond the file.
   WriteText(p, std::string("\xff\xff\xff\xff\x00\x00\x00\x00", 8) + "{}");
   EXPECT_FALSE(WeightStore::OpenFile(p).ok());
@@ -122,7 +127,8 @@ TEST(Safetensors, ShardedIndex) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("'z'"), std::string::npos) << s.status().message();
 
-  WriteText(d.path() / "model.safetensors.index.json", R"({"weight_map":{"x":"missing.safetensors"}})");
+  WriteText(d.path() / "model.safetensors.index.json",
+            R"({"weight_map":{"x":"missing.safetensors"}})");
   s = WeightStore::OpenDir(d.path());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("missing.safetensors"), std::string::npos);
@@ -139,8 +145,12 @@ TEST(Safetensors, MissingCheckpoint) {
 }
 
 TEST(HfConfig, ParsesLlamaFieldsAndDefaults) {
-  nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}}, {"vocab_size", 32}, {"hidden_size", 64},
-                      {"intermediate_size", 128}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
+  nlohmann::json j = {{"architectures", {"LlamaForCausalLM"}},
+                      {"vocab_size", 32},
+                      {"hidden_size", 64},
+                      {"intermediate_size", 128},
+                      {"num_hidden_layers", 2},
+                      {"num_attention_heads", 4},
                       {"eos_token_id", {2, 3}},
                       {"rope_scaling", {{"type", "linear"}, {"factor", 2.0}}}};
   Result<ModelConfig> c = ParseModelConfig(j, "config.json");
@@ -153,8 +163,12 @@ TEST(HfConfig, ParsesLlamaFieldsAndDefaults) {
 }
 
 TEST(HfConfig, ErrorsNameTheField) {
-  nlohmann::json base = {{"architectures", {"LlamaForCausalLM"}}, {"vocab_size", 32}, {"hidden_size", 64},
-                         {"intermediate_size", 128}, {"num_hidden_layers", 2}, {"num_attention_heads", 4}};
+  nlohmann::json base = {{"architectures", {"LlamaForCausalLM"}},
+                         {"vocab_size", 32},
+                         {"hidden_size", 64},
+                         {"intermediate_size", 128},
+                         {"num_hidden_layers", 2},
+                         {"num_attention_heads", 4}};
   const auto error_of = [&](nlohmann::json j) {
     Result<ModelConfig> c = ParseModelConfig(j, "config.json");
     return c.ok() ? std::string() : c.status().message();
@@ -181,7 +195,8 @@ TEST(HfConfig, GenerationConfig) {
   Result<GenerationConfig> g = LoadGenerationConfig(d.path());
   ASSERT_TRUE(g.ok());
   EXPECT_TRUE(g->eos_token_ids.empty());
-  WriteText(d.path() / "generation_config.json", R"({"eos_token_id":[7,8],"temperature":0.6,"top_p":0.9})");
+  WriteText(d.path() / "generation_config.json",
+            R"({"eos_token_id":[7,8],"temperature":0.6,"top_p":0.9})");
   g = LoadGenerationConfig(d.path());
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g->eos_token_ids, (std::vector<int64_t>{7, 8}));

@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> GoldenModels() {
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(testing::ModelsDir())) names.push_back(e.path().filename());
+  for (const auto& e : fs::directory_iterator(testing::ModelsDir()))
+    names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -44,12 +45,14 @@ TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   for (int64_t t = 0; t < lp->dim(0); ++t) {
     ASSERT_EQ(static_cast<int64_t>(want[t].size()), vocab);
     for (int64_t v = 0; v < vocab; ++v) {
-      max_diff = std::max(max_diff, std::abs(lp->data<float>()[t * vocab + v] - want[t][v].get<double>()));
+      max_diff =
+          std::max(max_diff, std::abs(lp->data<float>()[t * vocab + v] - want[t][v].get<double>()));
     }
   }
   EXPECT_LE(max_diff, tol) << GetParam();
   RecordProperty("max_abs_diff", std::to_string(max_diff));
-  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(), max_diff, tol);
+  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(),
+              max_diff, tol);
 
   GenerateRequest req;
   req.prompt_ids = prompt;
@@ -60,13 +63,15 @@ TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   EXPECT_EQ(r->token_ids, golden["greedy_ids"].get<std::vector<int32_t>>());
   const auto want_lp = golden["greedy_logprobs"].get<std::vector<double>>();
   ASSERT_EQ(r->token_logprobs.size(), want_lp.size());
-  for (size_t i = 0; i < want_lp.size(); ++i) EXPECT_NEAR(r->token_logprobs[i], want_lp[i], tol) << "step " << i;
+  for (size_t i = 0; i < want_lp.size(); ++i)
+    EXPECT_NEAR(r->token_logprobs[i], want_lp[i], tol) << "step " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, GoldenTest, ::testing::ValuesIn(GoldenModels()),
                          [](const auto& info) {
                            std::string n = info.param;
-                           for (char& c : n) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           for (char& c : n)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
 
@@ -85,12 +90,15 @@ TEST(Golden, CoversEveryArchitectureAndFeature) {
     gqa |= c->num_key_value_heads < c->num_attention_heads;
     tied |= c->tie_word_embeddings;
     window |= c->architectures[0] == "MistralForCausalLM" && c->sliding_window > 0 &&
-              c->sliding_window < static_cast<int64_t>(testing::ReadJson(dir / "golden.json")["prompt_ids"].size());
+              c->sliding_window <
+                  static_cast<int64_t>(testing::ReadJson(dir / "golden.json")["prompt_ids"].size());
     sharded |= fs::exists(dir / "model.safetensors.index.json");
   }
-  EXPECT_EQ(archs, (std::set<std::string>{"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"}));
+  EXPECT_EQ(archs, (std::set<std::string>{"LlamaForCausalLM", "MistralForCausalLM",
+                                          "Qwen2ForCausalLM", "Qwen3ForCausalLM"}));
   EXPECT_TRUE(dtypes.count("float32") && dtypes.count("bfloat16"));
-  for (const char* r : {"default", "linear", "dynamic", "llama3", "yarn"}) EXPECT_TRUE(ropes.count(r)) << r;
+  for (const char* r : {"default", "linear", "dynamic", "llama3", "yarn"})
+    EXPECT_TRUE(ropes.count(r)) << r;
   EXPECT_TRUE(gqa && tied && window && sharded);
 }
 

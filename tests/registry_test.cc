@@ -1,9 +1,10 @@
 // The interface layer: flags derive from types, the registry agrees with its classes, and the
 // data helpers (multimodal merge, intermediate tensors) keep their contracts.
+#include "models/registry.h"
+
 #include <gtest/gtest.h>
 
 #include "models/llama.h"
-#include "models/registry.h"
 #include "test_util.h"
 
 namespace loom {
@@ -12,13 +13,16 @@ namespace {
 // A type implementing a few interfaces: the derived flags must say exactly those.
 class FakeLoraPpModel : public SupportsLoRA, public SupportsPP, public SupportsV0Only {
  public:
-  std::map<std::string, std::vector<std::string>> PackedModulesMapping() const override { return {}; }
+  std::map<std::string, std::vector<std::string>> PackedModulesMapping() const override {
+    return {};
+  }
   std::vector<std::string> EmbeddingModules() const override { return {}; }
   IntermediateTensors MakeEmptyIntermediateTensors(int64_t, DType) const override { return {}; }
 };
 
 TEST(ModelInfo, FlagsAreDerivedFromTheType) {
-  const ModelInfo info = MakeModelInfo<FakeLoraPpModel>("Fake", RunnerType::kGenerate, AttentionType::kDecoder);
+  const ModelInfo info =
+      MakeModelInfo<FakeLoraPpModel>("Fake", RunnerType::kGenerate, AttentionType::kDecoder);
   EXPECT_TRUE(info.supports_lora);
   EXPECT_TRUE(info.supports_pp);
   EXPECT_TRUE(info.supports_v0_only);
@@ -30,15 +34,16 @@ TEST(ModelInfo, FlagsAreDerivedFromTheType) {
 TEST(ModelInfo, FlagNamesAreExactlyTheDocumentedOnes) {
   std::vector<std::string> names;
   for (const ModelInfoFlag& f : ModelInfoFlags()) names.emplace_back(f.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"supports_multimodal", "supports_lora", "supports_pp",
-                                             "has_inner_state", "is_attention_free", "is_hybrid",
-                                             "has_noops", "supports_cross_encoding", "supports_quant",
-                                             "supports_transcription", "supports_v0_only"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "supports_multimodal", "supports_lora", "supports_pp", "has_inner_state",
+                       "is_attention_free", "is_hybrid", "has_noops", "supports_cross_encoding",
+                       "supports_quant", "supports_transcription", "supports_v0_only"}));
 }
 
 TEST(Registry, EveryEntryMatchesWhatItsTypeImplies) {
   // The Llama family implements no optional interface yet.
-  const ModelInfo llama_type = MakeModelInfo<LlamaForCausalLM>("", RunnerType::kGenerate, AttentionType::kDecoder);
+  const ModelInfo llama_type =
+      MakeModelInfo<LlamaForCausalLM>("", RunnerType::kGenerate, AttentionType::kDecoder);
   ASSERT_FALSE(ModelRegistry().empty());
   for (const ModelEntry& e : ModelRegistry()) {
     ModelInfo expected = llama_type;

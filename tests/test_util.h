@@ -22,7 +22,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("loom_test_" + std::to_string(rd()) + std::to_string(rd()));
+    path_ =
+        fs::temp_directory_path() / ("loom_test_" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -61,7 +62,9 @@ inline void WriteSafetensors(const fs::path& p, const std::vector<FakeTensor>& t
   nlohmann::json header = nlohmann::json::object();
   std::string data;
   for (const FakeTensor& t : tensors) {
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
+    header[t.name] = {{"dtype", t.dtype},
+                      {"shape", t.shape},
+                      {"data_offsets", {data.size(), data.size() + t.bytes.size()}}};
     data += t.bytes;
   }
   std::string h = header.dump();
@@ -83,7 +86,9 @@ struct CommandResult {
 };
 inline CommandResult RunLoom(const std::string& args) {
   static int counter = 0;
-  const fs::path err_file = fs::temp_directory_path() / ("loom_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+  const fs::path err_file =
+      fs::temp_directory_path() /
+      ("loom_cli_err_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
   const std::string cmd = std::string(LOOM_BINARY) + " " + args + " 2>" + err_file.string();
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;

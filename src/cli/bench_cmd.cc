@@ -32,11 +32,16 @@ struct MatmulOptions {
 Status BenchMatmul(const MatmulOptions& o) {
   SetNumThreads(o.threads);
   DType dt;
-  if (o.dtype == "f32") dt = DType::kF32;
-  else if (o.dtype == "f16") dt = DType::kF16;
-  else if (o.dtype == "bf16") dt = DType::kBF16;
-  else return InvalidArgument("--dtype must be f32, f16 or bf16, got '{}'", o.dtype);
-  if (o.m <= 0 || o.n <= 0 || o.k <= 0 || o.iters <= 0) return InvalidArgument("sizes and --iters must be positive");
+  if (o.dtype == "f32")
+    dt = DType::kF32;
+  else if (o.dtype == "f16")
+    dt = DType::kF16;
+  else if (o.dtype == "bf16")
+    dt = DType::kBF16;
+  else
+    return InvalidArgument("--dtype must be f32, f16 or bf16, got '{}'", o.dtype);
+  if (o.m <= 0 || o.n <= 0 || o.k <= 0 || o.iters <= 0)
+    return InvalidArgument("sizes and --iters must be positive");
   Tensor x = Tensor::Zeros(DType::kF32, {o.m, o.k});
   Tensor w = Tensor::Zeros(dt, {o.n, o.k});
   Tensor y = Tensor::Zeros(DType::kF32, {o.m, o.n});
@@ -45,18 +50,23 @@ Status BenchMatmul(const MatmulOptions& o) {
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
   for (int64_t i = 0; i < w.numel(); ++i) {
     const float v = u(rng);
-    if (dt == DType::kF32) w.data<float>()[i] = v;
-    else w.data<uint16_t>()[i] = dt == DType::kBF16 ? F32ToBF16(v) : F32ToF16(v);
+    if (dt == DType::kF32)
+      w.data<float>()[i] = v;
+    else
+      w.data<uint16_t>()[i] = dt == DType::kBF16 ? F32ToBF16(v) : F32ToF16(v);
   }
-  kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k);  // warm-up
+  kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n,
+                  o.k);  // warm-up
   const auto t0 = Clock::now();
   for (int i = 0; i < o.iters; ++i) {
     kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k);
   }
   const double s = Seconds(t0, Clock::now()) / o.iters;
-  fmt::print("matmul m={} n={} k={} w={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} GFLOP/s\n",
-             o.m, o.n, o.k, o.dtype, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
-             static_cast<double>(w.nbytes()) / s / 1e9, 2.0 * o.m * o.n * o.k / s / 1e9);
+  fmt::print(
+      "matmul m={} n={} k={} w={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} "
+      "GFLOP/s\n",
+      o.m, o.n, o.k, o.dtype, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
+      static_cast<double>(w.nbytes()) / s / 1e9, 2.0 * o.m * o.n * o.k / s / 1e9);
   return Status::Ok();
 }
 
@@ -69,7 +79,8 @@ struct GenerateOptions {
 
 Status BenchGenerate(const GenerateOptions& o) {
   SetNumThreads(o.threads);
-  if (o.prompt_len <= 0 || o.gen_len <= 0) return InvalidArgument("--prompt-len and --gen-len must be positive");
+  if (o.prompt_len <= 0 || o.gen_len <= 0)
+    return InvalidArgument("--prompt-len and --gen-len must be positive");
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(o.model));
   const int64_t vocab = model->config().vocab_size;
   std::vector<int32_t> prompt(o.prompt_len);
@@ -80,15 +91,18 @@ Status BenchGenerate(const GenerateOptions& o) {
   Tensor logits = model->ComputeLogits(hidden.Rows(o.prompt_len - 1, o.prompt_len));
   const auto t1 = Clock::now();
   for (int i = 0; i < o.gen_len; ++i) {
-    const int32_t next[1] = {static_cast<int32_t>(
-        std::max_element(logits.data<float>(), logits.data<float>() + vocab) - logits.data<float>())};
+    const int32_t next[1] = {
+        static_cast<int32_t>(std::max_element(logits.data<float>(), logits.data<float>() + vocab) -
+                             logits.data<float>())};
     LOOM_ASSIGN_OR_RETURN(hidden, model->Forward(next, cache));
     logits = model->ComputeLogits(hidden);
   }
   const auto t2 = Clock::now();
-  fmt::print("generate {} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens {:.1f} tok/s\n",
-             o.model, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), o.prompt_len,
-             o.prompt_len / Seconds(t0, t1), o.gen_len, o.gen_len / Seconds(t1, t2));
+  fmt::print(
+      "generate {} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens {:.1f} "
+      "tok/s\n",
+      o.model, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), o.prompt_len,
+      o.prompt_len / Seconds(t0, t1), o.gen_len, o.gen_len / Seconds(t1, t2));
   return Status::Ok();
 }
 

@@ -65,7 +65,8 @@ Status RunGenerate(const Options& o) {
     return InvalidArgument("pass exactly one of --prompt and --prompt-ids");
   }
   if (o.prompt) {
-    return Unimplemented("--prompt needs a tokenizer, which this build of Loom cannot load yet; use --prompt-ids");
+    return Unimplemented(
+        "--prompt needs a tokenizer, which this build of Loom cannot load yet; use --prompt-ids");
   }
   GenerateRequest req;
   LOOM_ASSIGN_OR_RETURN(req.prompt_ids, ParseIds(*o.prompt_ids));
@@ -106,8 +107,10 @@ void AddGenerateCommand(CLI::App& app, std::function<Status()>& run) {
   cmd->add_option("--model", o->model, "Hugging Face checkpoint directory")->required();
   cmd->add_option("--prompt", o->prompt, "Prompt text (needs tokenizer files)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt token ids, comma-separated");
-  cmd->add_option("--max-tokens", o->max_tokens, "Tokens to generate")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--temperature", o->temperature, "0 = greedy (default: generation_config, else 1)")
+  cmd->add_option("--max-tokens", o->max_tokens, "Tokens to generate")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temperature", o->temperature,
+                  "0 = greedy (default: generation_config, else 1)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "Sampling seed");
   cmd->add_option("--logprobs", o->logprobs, "Top-K log-probabilities per generated token")

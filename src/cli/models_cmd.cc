@@ -25,12 +25,14 @@ Status PrintModels(bool json) {
   }
   size_t width = 12;
   for (const ModelEntry& e : ModelRegistry()) width = std::max(width, e.architecture.size());
-  std::string header = fmt::format("{:<{}}  {:<8}  {:<9}", "architecture", width, "runner", "attention");
+  std::string header =
+      fmt::format("{:<{}}  {:<8}  {:<9}", "architecture", width, "runner", "attention");
   for (const ModelInfoFlag& f : ModelInfoFlags()) header += fmt::format("  {}", f.name);
   fmt::print("{}\n", header);
   for (const ModelEntry& e : ModelRegistry()) {
-    std::string line = fmt::format("{:<{}}  {:<8}  {:<9}", e.info.architecture, width,
-                                   RunnerTypeName(e.info.runner), AttentionTypeName(e.info.attention));
+    std::string line =
+        fmt::format("{:<{}}  {:<8}  {:<9}", e.info.architecture, width,
+                    RunnerTypeName(e.info.runner), AttentionTypeName(e.info.attention));
     for (const ModelInfoFlag& f : ModelInfoFlags()) {
       line += fmt::format("  {:<{}}", e.info.*f.field ? "yes" : "-", f.name.size());
     }

@@ -4,9 +4,12 @@ namespace loom {
 
 std::string_view DTypeName(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
+    case DType::kF32:
+      return "f32";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
   }
   return "?";
 }
@@ -40,9 +43,9 @@ uint16_t F32ToF16(float f) {
   std::memcpy(&x, &f, 4);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
   x &= 0x7fffffffu;
-  if (x > 0x7f800000u) return sign | 0x7e00;        // nan
-  if (x >= 0x477ff000u) return sign | 0x7c00;       // overflow -> inf (>= 65520 rounds up)
-  if (x < 0x33000001u) return sign;                 // underflow to zero (< 2^-25 rounds down)
+  if (x > 0x7f800000u) return sign | 0x7e00;   // nan
+  if (x >= 0x477ff000u) return sign | 0x7c00;  // overflow -> inf (>= 65520 rounds up)
+  if (x < 0x33000001u) return sign;            // underflow to zero (< 2^-25 rounds down)
   const int exp = static_cast<int>(x >> 23) - 127;
   uint32_t mant = (x & 0x7fffff) | 0x800000;
   int shift;

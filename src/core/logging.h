@@ -1,5 +1,5 @@
-// Process-wide logging to stderr. Level from LOOM_LOG_LEVEL (debug, info, warn, error; default warn)
-// so CLI output on stdout stays machine-readable.
+// Process-wide logging to stderr. Level from LOOM_LOG_LEVEL (debug, info, warn, error; default
+// warn) so CLI output on stdout stays machine-readable.
 #pragma once
 
 #include <fmt/core.h>

@@ -58,7 +58,7 @@ Status Internal(fmt::format_string<Args...> f, Args&&... args) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -80,9 +80,9 @@ class [[nodiscard]] Result {
 #define LOOM_CONCAT_INNER(a, b) a##b
 #define LOOM_CONCAT(a, b) LOOM_CONCAT_INNER(a, b)
 
-#define LOOM_RETURN_IF_ERROR(expr)           \
-  do {                                       \
-    ::loom::Status _loom_status = (expr);    \
+#define LOOM_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::loom::Status _loom_status = (expr);        \
     if (!_loom_status.ok()) return _loom_status; \
   } while (0)
 

@@ -78,7 +78,8 @@ bool Tensor::IsContiguous() const { return strides_ == RowMajorStrides(shape_); 
 Tensor Tensor::Slice(size_t dim, int64_t begin, int64_t end) const {
   Tensor t = *this;
   t.shape_[dim] = end - begin;
-  t.data_ = static_cast<char*>(data_) + begin * strides_[dim] * static_cast<int64_t>(DTypeSize(dtype_));
+  t.data_ =
+      static_cast<char*>(data_) + begin * strides_[dim] * static_cast<int64_t>(DTypeSize(dtype_));
   return t;
 }
 
@@ -101,7 +102,8 @@ Tensor Tensor::ToF32() const {
   const auto* src = src_t.data<uint16_t>();
   float* dst = out.data<float>();
   const int64_t n = numel();
-  for (int64_t i = 0; i < n; ++i) dst[i] = dtype_ == DType::kBF16 ? BF16ToF32(src[i]) : F16ToF32(src[i]);
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = dtype_ == DType::kBF16 ? BF16ToF32(src[i]) : F16ToF32(src[i]);
   return out;
 }
 

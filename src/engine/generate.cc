@@ -16,7 +16,8 @@ Status Validate(const Model& model, const GenerateRequest& r) {
     return InvalidArgument("logprobs must be <= the vocabulary size {}", vocab);
   }
   for (int32_t id : r.prompt_ids) {
-    if (id < 0 || id >= vocab) return InvalidArgument("prompt token id {} is out of range [0, {})", id, vocab);
+    if (id < 0 || id >= vocab)
+      return InvalidArgument("prompt token id {} is out of range [0, {})", id, vocab);
   }
   return Status::Ok();
 }
@@ -63,7 +64,8 @@ Result<GenerateResult> Generate(Model& model, const GenerateRequest& r) {
     out.token_ids.push_back(token);
     out.token_logprobs.push_back(lp[token]);
     if (r.logprobs > 0) out.logprobs.push_back(TopK(lp, r.logprobs));
-    if (std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), token) != r.stop_token_ids.end()) {
+    if (std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), token) !=
+        r.stop_token_ids.end()) {
       out.finish_reason = "stop";
       break;
     }

@@ -16,8 +16,8 @@ struct GenerateRequest {
   int max_tokens = 16;
   float temperature = 0.0f;
   uint64_t seed = 0;
-  int logprobs = 0;          // top-K per generated token; 0 = none
-  int prompt_logprobs = -1;  // top-K per prompt position after the first; < 0 = none
+  int logprobs = 0;                     // top-K per generated token; 0 = none
+  int prompt_logprobs = -1;             // top-K per prompt position after the first; < 0 = none
   std::vector<int32_t> stop_token_ids;  // generation ends after emitting one of these
 };
 
@@ -25,8 +25,8 @@ struct GenerateResult {
   std::vector<int32_t> token_ids;
   std::vector<std::vector<TokenLogprob>> logprobs;         // [generated][K]
   std::vector<std::vector<TokenLogprob>> prompt_logprobs;  // [prompt_len - 1][K]
-  std::vector<float> token_logprobs;  // logprob of each generated token
-  std::string finish_reason;          // "length" or "stop"
+  std::vector<float> token_logprobs;                       // logprob of each generated token
+  std::string finish_reason;                               // "length" or "stop"
 };
 
 // Full log-softmax rows of every prompt position: f32 [prompt_len, vocab], row t predicting

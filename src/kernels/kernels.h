@@ -30,8 +30,8 @@ void Softmax(float* x, int64_t rows, int64_t cols);
 void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
 
 // Rotary embedding, rotate-half (NeoX/HF Llama) form, in place on x [n_tokens, n_heads, head_dim]:
-// for d < head_dim/2: (x[d], x[d + half]) <- (x[d] cos - x[d + half] sin, x[d + half] cos + x[d] sin)
-// with cos, sin [n_tokens, head_dim/2] (already position- and scaling-specific).
+// for d < head_dim/2: (x[d], x[d + half]) <- (x[d] cos - x[d + half] sin, x[d + half] cos + x[d]
+// sin) with cos, sin [n_tokens, head_dim/2] (already position- and scaling-specific).
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim);
 
@@ -42,7 +42,7 @@ void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, in
 // Query head h reads KV head h / (n_heads / n_kv_heads). Query at p sees key j iff j <= p and
 // (window <= 0 or p - j < window). scores = q·k * scale, softmax in f32.
 void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-               int64_t q_pos0, int64_t window, float scale);
+               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
+               int64_t window, float scale);
 
 }  // namespace loom::kernels

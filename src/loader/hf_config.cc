@@ -74,7 +74,8 @@ Status ParseRopeScaling(const json& j, const std::string& file, RopeScaling* rs)
   LOOM_RETURN_IF_ERROR(r.Get("factor", &rs->factor));
   LOOM_RETURN_IF_ERROR(r.Get("low_freq_factor", &rs->low_freq_factor));
   LOOM_RETURN_IF_ERROR(r.Get("high_freq_factor", &rs->high_freq_factor));
-  LOOM_RETURN_IF_ERROR(r.Get("original_max_position_embeddings", &rs->original_max_position_embeddings));
+  LOOM_RETURN_IF_ERROR(
+      r.Get("original_max_position_embeddings", &rs->original_max_position_embeddings));
   LOOM_RETURN_IF_ERROR(r.Get("beta_fast", &rs->beta_fast));
   LOOM_RETURN_IF_ERROR(r.Get("beta_slow", &rs->beta_slow));
   LOOM_RETURN_IF_ERROR(r.GetOptional("attention_factor", &rs->attention_factor));
@@ -83,8 +84,10 @@ Status ParseRopeScaling(const json& j, const std::string& file, RopeScaling* rs)
   LOOM_RETURN_IF_ERROR(r.Get("truncate", &rs->truncate));
   static const char* kKnown[] = {"default", "linear", "dynamic", "llama3", "yarn"};
   if (std::find(std::begin(kKnown), std::end(kKnown), rs->type) == std::end(kKnown)) {
-    return Unimplemented("{}: rope_scaling type '{}' is not supported (supported: default, linear, dynamic, llama3, yarn)",
-                         file, rs->type);
+    return Unimplemented(
+        "{}: rope_scaling type '{}' is not supported (supported: default, linear, dynamic, llama3, "
+        "yarn)",
+        file, rs->type);
   }
   if (rs->type != "default" && !(rs->factor >= 1.0)) {
     return InvalidArgument("{}: rope_scaling.factor must be >= 1, got {}", file, rs->factor);
@@ -96,7 +99,8 @@ Result<DType> ParseTorchDType(const std::string& s, const std::string& file) {
   if (s == "float32") return DType::kF32;
   if (s == "float16") return DType::kF16;
   if (s == "bfloat16") return DType::kBF16;
-  return InvalidArgument("{}: torch_dtype '{}' is not supported (float32, float16, bfloat16)", file, s);
+  return InvalidArgument("{}: torch_dtype '{}' is not supported (float32, float16, bfloat16)", file,
+                         s);
 }
 
 }  // namespace
@@ -120,7 +124,8 @@ Result<ModelConfig> ParseModelConfig(const json& j, const std::string& file) {
       c.architectures.push_back(a.get<std::string>());
     }
   }
-  if (c.architectures.empty()) return InvalidArgument("{}: field 'architectures' is missing or empty", file);
+  if (c.architectures.empty())
+    return InvalidArgument("{}: field 'architectures' is missing or empty", file);
   LOOM_RETURN_IF_ERROR(r.Get("model_type", &c.model_type));
   LOOM_RETURN_IF_ERROR(r.Get("vocab_size", &c.vocab_size));
   LOOM_RETURN_IF_ERROR(r.Get("hidden_size", &c.hidden_size));
@@ -145,11 +150,13 @@ Result<ModelConfig> ParseModelConfig(const json& j, const std::string& file) {
     LOOM_RETURN_IF_ERROR(ParseRopeScaling(j["rope_scaling"], file, &c.rope_scaling));
   }
   if (j.contains("torch_dtype") && j["torch_dtype"].is_string()) {
-    LOOM_ASSIGN_OR_RETURN(c.torch_dtype, ParseTorchDType(j["torch_dtype"].get<std::string>(), file));
+    LOOM_ASSIGN_OR_RETURN(c.torch_dtype,
+                          ParseTorchDType(j["torch_dtype"].get<std::string>(), file));
   }
 
   const auto positive = [&](const char* key, int64_t v) -> Status {
-    if (v <= 0) return InvalidArgument("{}: field '{}' must be a positive integer, got {}", file, key, v);
+    if (v <= 0)
+      return InvalidArgument("{}: field '{}' must be a positive integer, got {}", file, key, v);
     return Status::Ok();
   };
   LOOM_RETURN_IF_ERROR(positive("vocab_size", c.vocab_size));
@@ -160,18 +167,22 @@ Result<ModelConfig> ParseModelConfig(const json& j, const std::string& file) {
   if (c.num_key_value_heads == 0) c.num_key_value_heads = c.num_attention_heads;
   LOOM_RETURN_IF_ERROR(positive("num_key_value_heads", c.num_key_value_heads));
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
-    return InvalidArgument("{}: num_attention_heads ({}) must be a multiple of num_key_value_heads ({})",
-                           file, c.num_attention_heads, c.num_key_value_heads);
+    return InvalidArgument(
+        "{}: num_attention_heads ({}) must be a multiple of num_key_value_heads ({})", file,
+        c.num_attention_heads, c.num_key_value_heads);
   }
   if (c.head_dim == 0) {
     if (c.hidden_size % c.num_attention_heads != 0) {
-      return InvalidArgument("{}: hidden_size ({}) is not divisible by num_attention_heads ({}) and head_dim is not set",
-                             file, c.hidden_size, c.num_attention_heads);
+      return InvalidArgument(
+          "{}: hidden_size ({}) is not divisible by num_attention_heads ({}) and head_dim is not "
+          "set",
+          file, c.hidden_size, c.num_attention_heads);
     }
     c.head_dim = c.hidden_size / c.num_attention_heads;
   }
   if (c.head_dim <= 0 || c.head_dim % 2 != 0) {
-    return InvalidArgument("{}: head_dim must be a positive even integer, got {}", file, c.head_dim);
+    return InvalidArgument("{}: head_dim must be a positive even integer, got {}", file,
+                           c.head_dim);
   }
   if (c.sliding_window < 0) return InvalidArgument("{}: sliding_window must be >= 0", file);
   if (c.rope_scaling.original_max_position_embeddings == 0) {

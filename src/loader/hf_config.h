@@ -13,7 +13,8 @@
 
 namespace loom {
 
-// `rope_scaling` (HF modeling_rope_utils). type is "default", "linear", "dynamic", "llama3" or "yarn".
+// `rope_scaling` (HF modeling_rope_utils). type is "default", "linear", "dynamic", "llama3" or
+// "yarn".
 struct RopeScaling {
   std::string type = "default";
   double factor = 1.0;
@@ -48,7 +49,7 @@ struct ModelConfig {
   bool tie_word_embeddings = false;
   bool attention_bias = false;
   bool mlp_bias = false;
-  int64_t sliding_window = 0;  // 0 = none
+  int64_t sliding_window = 0;       // 0 = none
   bool use_sliding_window = false;  // Qwen2/Qwen3 gate on sliding_window
   int64_t max_window_layers = 0;    // Qwen2/Qwen3: layers >= this use the window
   std::string hidden_act = "silu";

@@ -67,10 +67,12 @@ Status WeightStore::AddFile(const fs::path& file) {
   uint64_t header_len = 0;
   std::memcpy(&header_len, base, 8);  // little-endian on every platform Loom targets
   if (header_len > kMaxHeaderBytes || header_len > map->size - 8) {
-    return DataLoss("{}: truncated or corrupt safetensors header (header says {} bytes, file has {})",
-                    name, header_len, map->size);
+    return DataLoss(
+        "{}: truncated or corrupt safetensors header (header says {} bytes, file has {})", name,
+        header_len, map->size);
   }
-  const json header = json::parse(base + 8, base + 8 + header_len, nullptr, /*allow_exceptions=*/false);
+  const json header =
+      json::parse(base + 8, base + 8 + header_len, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object()) return DataLoss("{}: safetensors header is not a JSON object", name);
 
   const uint64_t data_start = 8 + header_len;
@@ -86,14 +88,17 @@ Status WeightStore::AddFile(const fs::path& file) {
     }
     if (!info["dtype"].is_string()) return bad("dtype is not a string");
     Result<DType> dtype = ParseDType(info["dtype"].get<std::string>());
-    if (!dtype.ok()) return {dtype.status().code(), fmt::format("{}: tensor '{}': {}", name, tensor_name, dtype.status().message())};
+    if (!dtype.ok())
+      return {dtype.status().code(),
+              fmt::format("{}: tensor '{}': {}", name, tensor_name, dtype.status().message())};
     Shape shape;
     if (!info["shape"].is_array()) return bad("shape is not an array");
     uint64_t numel = 1;
     for (const auto& d : info["shape"]) {
       if (!d.is_number_unsigned()) return bad("shape has a non-integer or negative dimension");
       const uint64_t v = d.get<uint64_t>();
-      if (v > (1ull << 40) || (v != 0 && numel > (1ull << 40) / v)) return bad("shape is too large");
+      if (v > (1ull << 40) || (v != 0 && numel > (1ull << 40) / v))
+        return bad("shape is too large");
       numel *= v;
       shape.push_back(static_cast<int64_t>(v));
     }
@@ -104,8 +109,9 @@ Status WeightStore::AddFile(const fs::path& file) {
     }
     const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end || end > data_size) {
-      return DataLoss("{}: tensor '{}': data [{}, {}) lies outside the file's {} data bytes (truncated file?)",
-                      name, tensor_name, begin, end, data_size);
+      return DataLoss(
+          "{}: tensor '{}': data [{}, {}) lies outside the file's {} data bytes (truncated file?)",
+          name, tensor_name, begin, end, data_size);
     }
     if (end - begin != numel * DTypeSize(*dtype)) {
       return bad(fmt::format("{} bytes of data do not match shape {} of {}", end - begin,
@@ -153,10 +159,12 @@ Result<WeightStore> WeightStore::OpenDir(const fs::path& dir) {
   }
   std::set<std::string> files;
   for (const auto& [tensor, file] : j["weight_map"].items()) {
-    if (!file.is_string()) return DataLoss("{}: weight_map['{}'] is not a file name", index.string(), tensor);
+    if (!file.is_string())
+      return DataLoss("{}: weight_map['{}'] is not a file name", index.string(), tensor);
     const std::string f = file.get<std::string>();
     if (f.find('/') != std::string::npos || f == "..") {
-      return DataLoss("{}: weight_map['{}'] names a file outside the checkpoint", index.string(), tensor);
+      return DataLoss("{}: weight_map['{}'] names a file outside the checkpoint", index.string(),
+                      tensor);
     }
     files.insert(f);
   }
@@ -166,8 +174,8 @@ Result<WeightStore> WeightStore::OpenDir(const fs::path& dir) {
   for (const auto& [tensor, file] : j["weight_map"].items()) {
     auto it = store.entries_.find(tensor);
     if (it == store.entries_.end() || it->second.file != file.get<std::string>()) {
-      return DataLoss("{}: tensor '{}' is listed in {} but not stored there", index.string(), tensor,
-                      file.get<std::string>());
+      return DataLoss("{}: tensor '{}' is listed in {} but not stored there", index.string(),
+                      tensor, file.get<std::string>());
     }
   }
   return store;

@@ -21,8 +21,9 @@ Status MergeMultiModalEmbeddings(Tensor& embeds, const MultiModalEmbeddings& mm,
   int64_t placeholders = 0;
   for (bool b : is_multimodal) placeholders += b ? 1 : 0;
   if (placeholders != mm.TotalRows()) {
-    return InvalidArgument("prompt has {} multimodal placeholder tokens but the items produced {} embeddings",
-                           placeholders, mm.TotalRows());
+    return InvalidArgument(
+        "prompt has {} multimodal placeholder tokens but the items produced {} embeddings",
+        placeholders, mm.TotalRows());
   }
   for (const Tensor& t : mm.items) {
     if (t.ndim() != 2 || t.dim(1) != hidden || t.dtype() != DType::kF32) {
@@ -53,20 +54,28 @@ Result<Tensor> IntermediateTensors::Get(const std::string& name) const {
 
 std::string_view RunnerTypeName(RunnerType t) {
   switch (t) {
-    case RunnerType::kGenerate: return "generate";
-    case RunnerType::kPooling: return "pooling";
-    case RunnerType::kTranscription: return "transcription";
+    case RunnerType::kGenerate:
+      return "generate";
+    case RunnerType::kPooling:
+      return "pooling";
+    case RunnerType::kTranscription:
+      return "transcription";
   }
   return "?";
 }
 
 std::string_view AttentionTypeName(AttentionType t) {
   switch (t) {
-    case AttentionType::kDecoder: return "decoder";
-    case AttentionType::kEncoderOnly: return "encoder-only";
-    case AttentionType::kEncoderDecoder: return "encoder-decoder";
-    case AttentionType::kAttentionFree: return "attention-free";
-    case AttentionType::kHybrid: return "hybrid";
+    case AttentionType::kDecoder:
+      return "decoder";
+    case AttentionType::kEncoderOnly:
+      return "encoder-only";
+    case AttentionType::kEncoderDecoder:
+      return "encoder-decoder";
+    case AttentionType::kAttentionFree:
+      return "attention-free";
+    case AttentionType::kHybrid:
+      return "hybrid";
   }
   return "?";
 }

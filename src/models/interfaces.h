@@ -77,7 +77,8 @@ class SupportsLoRA {
 class SupportsPP {
  public:
   virtual ~SupportsPP() = default;
-  virtual IntermediateTensors MakeEmptyIntermediateTensors(int64_t num_tokens, DType dtype) const = 0;
+  virtual IntermediateTensors MakeEmptyIntermediateTensors(int64_t num_tokens,
+                                                           DType dtype) const = 0;
 };
 
 // Per-sequence recurrent state whose size does not grow with tokens.
@@ -136,7 +137,8 @@ class SupportsTranscription {
   virtual std::vector<std::string> SupportedLanguages() const = 0;
   virtual SpeechToTextConfig GetSpeechToTextConfig() const = 0;
   virtual Status ValidateLanguage(std::string_view language) const = 0;
-  virtual std::vector<int32_t> DecoderPrompt(std::string_view language, std::string_view task) const = 0;
+  virtual std::vector<int32_t> DecoderPrompt(std::string_view language,
+                                             std::string_view task) const = 0;
 };
 
 // Needs the legacy scheduling policy: whole-prompt prefill, no chunking, no prefix caching.

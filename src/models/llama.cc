@@ -29,7 +29,8 @@ int64_t LayerWindow(const ModelConfig& c, const std::string& arch, int64_t i) {
 LlamaForCausalLM::LlamaForCausalLM(const ModelConfig& config, ModelInfo info)
     : config_(config), info_(std::move(info)), rope_(config, config.head_dim) {}
 
-Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c, const WeightStore& store) {
+Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c,
+                                                        const WeightStore& store) {
   const std::string& arch = c.architectures[0];
   LOOM_ASSIGN_OR_RETURN(ModelInfo info, GetModelInfo(arch));
   if (c.hidden_act != "silu") {
@@ -37,7 +38,8 @@ Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c, co
   }
   std::unique_ptr<LlamaForCausalLM> m(new LlamaForCausalLM(c, std::move(info)));
   const WeightLoader w(store);
-  LOOM_ASSIGN_OR_RETURN(m->embed_, w.Get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}));
+  LOOM_ASSIGN_OR_RETURN(m->embed_,
+                        w.Get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i);
     SelfAttentionConfig ac;
@@ -51,12 +53,13 @@ Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c, co
     ac.norm_eps = static_cast<float>(c.rms_norm_eps);
     ac.window = LayerWindow(c, arch, i);
     Layer layer;
-    LOOM_ASSIGN_OR_RETURN(layer.input_norm, w.GetF32(p + ".input_layernorm.weight", {c.hidden_size}));
+    LOOM_ASSIGN_OR_RETURN(layer.input_norm,
+                          w.GetF32(p + ".input_layernorm.weight", {c.hidden_size}));
     LOOM_ASSIGN_OR_RETURN(layer.attn, SelfAttention::Load(w, p + ".self_attn", ac));
     LOOM_ASSIGN_OR_RETURN(layer.post_attention_norm,
                           w.GetF32(p + ".post_attention_layernorm.weight", {c.hidden_size}));
-    LOOM_ASSIGN_OR_RETURN(layer.mlp, GatedMlp::Load(w, p + ".mlp", c.hidden_size, c.intermediate_size,
-                                                    c.mlp_bias));
+    LOOM_ASSIGN_OR_RETURN(
+        layer.mlp, GatedMlp::Load(w, p + ".mlp", c.hidden_size, c.intermediate_size, c.mlp_bias));
     m->layers_.push_back(std::move(layer));
   }
   LOOM_ASSIGN_OR_RETURN(m->final_norm_, w.GetF32("model.norm.weight", {c.hidden_size}));

@@ -16,7 +16,8 @@ namespace loom {
 
 class LlamaForCausalLM : public Model {
  public:
-  static Result<std::unique_ptr<Model>> Create(const ModelConfig& config, const WeightStore& weights);
+  static Result<std::unique_ptr<Model>> Create(const ModelConfig& config,
+                                               const WeightStore& weights);
 
   const ModelConfig& config() const override { return config_; }
   const ModelInfo& info() const override { return info_; }

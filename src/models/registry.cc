@@ -44,7 +44,8 @@ std::span<const ModelEntry> ModelRegistry() { return Table(); }
 Result<ModelInfo> GetModelInfo(std::string_view architecture) {
   const ModelEntry* e = Find(architecture);
   if (e == nullptr) {
-    return NotFound("architecture '{}' is not supported (supported: {})", architecture, SupportedList());
+    return NotFound("architecture '{}' is not supported (supported: {})", architecture,
+                    SupportedList());
   }
   return e->info;
 }

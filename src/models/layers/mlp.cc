@@ -7,9 +7,11 @@ namespace loom {
 Result<GatedMlp> GatedMlp::Load(const WeightLoader& w, const std::string& prefix, int64_t hidden,
                                 int64_t intermediate, bool bias) {
   GatedMlp m;
-  LOOM_ASSIGN_OR_RETURN(m.gate_, Linear::Load(w, prefix + ".gate_proj", hidden, intermediate, bias));
+  LOOM_ASSIGN_OR_RETURN(m.gate_,
+                        Linear::Load(w, prefix + ".gate_proj", hidden, intermediate, bias));
   LOOM_ASSIGN_OR_RETURN(m.up_, Linear::Load(w, prefix + ".up_proj", hidden, intermediate, bias));
-  LOOM_ASSIGN_OR_RETURN(m.down_, Linear::Load(w, prefix + ".down_proj", intermediate, hidden, bias));
+  LOOM_ASSIGN_OR_RETURN(m.down_,
+                        Linear::Load(w, prefix + ".down_proj", intermediate, hidden, bias));
   return m;
 }
 

@@ -62,13 +62,15 @@ Rope::Rope(const ModelConfig& config, int64_t dim)
     high = std::min(high, static_cast<double>(dim_ - 1));
     if (low == high) high += 0.001;  // avoid a zero-width ramp
     for (int64_t i = 0; i < half; ++i) {
-      // pos_freq = base^(2i/dim) in f32; extrapolation 1/pos_freq, interpolation 1/(factor pos_freq)
+      // pos_freq = base^(2i/dim) in f32; extrapolation 1/pos_freq, interpolation 1/(factor
+      // pos_freq)
       const float pos_freq = std::pow(static_cast<float>(theta_), static_cast<float>(2 * i) / dim_);
       const float extrapolation = 1.0f / pos_freq;
       const float interpolation = 1.0f / (static_cast<float>(factor) * pos_freq);
       const float ramp = static_cast<float>(std::clamp((i - low) / (high - low), 0.0, 1.0));
       const float extrapolation_factor = 1.0f - ramp;
-      inv_freq_[i] = interpolation * (1.0f - extrapolation_factor) + extrapolation * extrapolation_factor;
+      inv_freq_[i] =
+          interpolation * (1.0f - extrapolation_factor) + extrapolation * extrapolation_factor;
     }
   }
 }
@@ -83,15 +85,17 @@ std::vector<float> Rope::InvFreq(double base) const {
   return f;
 }
 
-void Rope::Tables(std::span<const int64_t> positions, int64_t seq_len, float* cos, float* sin) const {
+void Rope::Tables(std::span<const int64_t> positions, int64_t seq_len, float* cos,
+                  float* sin) const {
   const int64_t half = dim_ / 2;
   std::vector<float> dynamic;
   const std::vector<float>* inv = &inv_freq_;
   if (scaling_.type == "dynamic" && seq_len > max_position_embeddings_) {
     const double factor = scaling_.factor;
     const double base =
-        theta_ * std::pow(factor * static_cast<double>(seq_len) / max_position_embeddings_ - (factor - 1.0),
-                          static_cast<double>(dim_) / (dim_ - 2));
+        theta_ *
+        std::pow(factor * static_cast<double>(seq_len) / max_position_embeddings_ - (factor - 1.0),
+                 static_cast<double>(dim_) / (dim_ - 2));
     dynamic = InvFreq(base);
     inv = &dynamic;
   }
