@@ -167,7 +167,7 @@ TEST(Cli, BadArguments) {
   ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1,x"), "'x'");
   ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1,999"), "999");
   ExpectOneLineError(RunLoom("generate --model " + model + " --prompt-ids 1 --max-tokens -3"),
-                     "max-tokens");
+                     "max_tokens must be at least 1");
   ExpectOneLineError(RunLoom("generate --model " + model), "--prompt");
   ExpectOneLineError(RunLoom("generate --prompt-ids 1"), "--model");
   ExpectOneLineError(RunLoom("frobnicate"), "subcommand");

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "engine/generate.h"
+#include "engine/llm.h"
 #include "models/registry.h"
 #include "test_util.h"
 
@@ -35,36 +35,43 @@ TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   // peaky logits, so bf16 *activations* would need a different golden.)
   const double tol = 1e-4;
 
+  // Both runs go through the engine: a 64-token context covers prompt + 32 tokens even where
+  // config.json's max_position_embeddings is deliberately small (dynamic NTK).
+  EngineConfig ec;
+  ec.max_model_len = 64;
+  ec.kv_cache_memory = 8 << 20;
+  ec.kv_cache_dtype = "f32";  // the reference keeps K/V in f32; "auto" would store bf16/f16 ones
+  Result<std::unique_ptr<EngineCore>> engine = EngineCore::Create(std::move(*model), ec);
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  LLM llm(std::move(*engine), {});
+  const int64_t vocab = golden["prompt_logprobs"][0].size();
+
+  // Prompt logprobs: ask for all `vocab` of them, i.e. the full distribution of each position.
   const std::vector<int32_t> prompt = golden["prompt_ids"].get<std::vector<int32_t>>();
-  Result<Tensor> lp = PromptLogprobs(**model, prompt);
-  ASSERT_TRUE(lp.ok()) << lp.status().message();
+  SamplingParams p = *SamplingParams::FromJson({{"temperature", 0}, {"max_tokens", 32}, {"ignore_eos", true},
+                                                {"logprobs", 1}, {"prompt_logprobs", vocab}});
+  Result<std::vector<RequestResult>> r = llm.Generate({prompt}, {p});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const RequestResult& res = (*r)[0];
   const auto& want = golden["prompt_logprobs"];
-  ASSERT_EQ(lp->dim(0), static_cast<int64_t>(want.size()));
-  const int64_t vocab = lp->dim(1);
+  // The engine reports positions 1..P-1 (row t predicts token t + 1): golden rows 0..P-2.
+  ASSERT_EQ(res.prompt_logprobs.size() + 1, want.size());
   double max_diff = 0;
-  for (int64_t t = 0; t < lp->dim(0); ++t) {
-    ASSERT_EQ(static_cast<int64_t>(want[t].size()), vocab);
-    for (int64_t v = 0; v < vocab; ++v) {
-      max_diff =
-          std::max(max_diff, std::abs(lp->data<float>()[t * vocab + v] - want[t][v].get<double>()));
+  for (size_t t = 0; t < res.prompt_logprobs.size(); ++t) {
+    ASSERT_EQ(static_cast<int64_t>(res.prompt_logprobs[t].size()), vocab);
+    for (const TokenLogprob& e : res.prompt_logprobs[t]) {
+      max_diff = std::max(max_diff, std::abs(e.logprob - want[t][e.id].get<double>()));
     }
   }
   EXPECT_LE(max_diff, tol) << GetParam();
-  RecordProperty("max_abs_diff", std::to_string(max_diff));
-  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(),
-              max_diff, tol);
+  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(), max_diff, tol);
 
-  GenerateRequest req;
-  req.prompt_ids = prompt;
-  req.max_tokens = 32;
-  req.temperature = 0.0f;
-  Result<GenerateResult> r = Generate(**model, req);
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->token_ids, golden["greedy_ids"].get<std::vector<int32_t>>());
+  // 32 greedy tokens, and the logprob of each.
+  const CompletionOutput& out = res.outputs[0];
+  EXPECT_EQ(out.token_ids, golden["greedy_ids"].get<std::vector<int32_t>>());
   const auto want_lp = golden["greedy_logprobs"].get<std::vector<double>>();
-  ASSERT_EQ(r->token_logprobs.size(), want_lp.size());
-  for (size_t i = 0; i < want_lp.size(); ++i)
-    EXPECT_NEAR(r->token_logprobs[i], want_lp[i], tol) << "step " << i;
+  ASSERT_EQ(out.samples.size(), want_lp.size());
+  for (size_t i = 0; i < want_lp.size(); ++i) EXPECT_NEAR(out.samples[i].logprob, want_lp[i], tol) << "step " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, GoldenTest, ::testing::ValuesIn(GoldenModels()),

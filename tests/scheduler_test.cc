@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "engine/cache/cache_spec.h"
+#include "models/cache_spec.h"
 #include "engine/cache/state_pool.h"
 #include "engine/sched/scheduler.h"
 

@@ -1,6 +1,6 @@
 // `loom bench`: throughput figures for docs/performance.md (never run by tests).
 //   loom bench matmul --m 1 --n 4096 --k 4096 --dtype bf16
-//   loom bench generate --model DIR --prompt-len 128 --gen-len 32
+//   loom bench generate --model DIR --prompt-len 128 --gen-len 32 --batch 16
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,7 +8,8 @@
 
 #include "cli/commands.h"
 #include "core/threads.h"
-#include "engine/generate.h"
+#include "cli/engine_flags.h"
+#include "engine/llm.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 #include "models/registry.h"
@@ -74,35 +75,51 @@ struct GenerateOptions {
   std::string model;
   int prompt_len = 128;
   int gen_len = 32;
+  int batch = 1;
   int threads = 0;
+  EngineConfig engine;
+  std::string policy = "default";
+  bool no_prefix_caching = false;
 };
 
-Status BenchGenerate(const GenerateOptions& o) {
+// `batch` sequences of distinct prompts, greedy, through the engine: prefill throughput, then
+// decode throughput once every sequence is decoding.
+Status BenchGenerate(GenerateOptions o) {
   SetNumThreads(o.threads);
-  if (o.prompt_len <= 0 || o.gen_len <= 0)
-    return InvalidArgument("--prompt-len and --gen-len must be positive");
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(o.model));
-  const int64_t vocab = model->config().vocab_size;
-  std::vector<int32_t> prompt(o.prompt_len);
-  for (int i = 0; i < o.prompt_len; ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
-  KvCache cache = model->NewCache(o.prompt_len + o.gen_len);
+  FinishEngineFlags(o.engine, o.policy, o.no_prefix_caching);
+  if (o.prompt_len <= 0 || o.gen_len <= 0 || o.batch <= 0) {
+    return InvalidArgument("--prompt-len, --gen-len and --batch must be positive");
+  }
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<LLM> llm, LLM::Load(o.model, o.engine));
+  EngineCore& engine = llm->engine();
+  const int64_t vocab = engine.model().config().vocab_size;
+  Result<SamplingParams> params = SamplingParams::FromJson(
+      nlohmann::json{{"temperature", 0}, {"max_tokens", o.gen_len}, {"ignore_eos", true}});
+  if (!params.ok()) return params.status();
+  for (int b = 0; b < o.batch; ++b) {
+    EngineRequest r;
+    r.id = std::to_string(b);
+    for (int i = 0; i < o.prompt_len; ++i) r.prompt_ids.push_back(static_cast<int32_t>((i * 7919 + b * 104729 + 13) % vocab));
+    r.params = *params;
+    LOOM_RETURN_IF_ERROR(engine.AddRequest(std::move(r)));
+  }
+  // Prefill: until every sequence has its first token.
   const auto t0 = Clock::now();
-  LOOM_ASSIGN_OR_RETURN(Tensor hidden, model->Forward(prompt, cache));
-  Tensor logits = model->ComputeLogits(hidden.Rows(o.prompt_len - 1, o.prompt_len));
+  int64_t first_tokens = 0;
+  while (first_tokens < o.batch) {
+    LOOM_ASSIGN_OR_RETURN(std::vector<RequestOutput> out, engine.Step());
+    first_tokens += static_cast<int64_t>(out.size());
+  }
   const auto t1 = Clock::now();
-  for (int i = 0; i < o.gen_len; ++i) {
-    const int32_t next[1] = {
-        static_cast<int32_t>(std::max_element(logits.data<float>(), logits.data<float>() + vocab) -
-                             logits.data<float>())};
-    LOOM_ASSIGN_OR_RETURN(hidden, model->Forward(next, cache));
-    logits = model->ComputeLogits(hidden);
+  int64_t decoded = 0;
+  while (engine.HasUnfinished()) {
+    LOOM_ASSIGN_OR_RETURN(std::vector<RequestOutput> out, engine.Step());
+    decoded += static_cast<int64_t>(out.size());
   }
   const auto t2 = Clock::now();
-  fmt::print(
-      "generate {} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens {:.1f} "
-      "tok/s\n",
-      o.model, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), o.prompt_len,
-      o.prompt_len / Seconds(t0, t1), o.gen_len, o.gen_len / Seconds(t1, t2));
+  fmt::print("generate {} batch={} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens {:.1f} tok/s\n",
+             o.model, o.batch, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), int64_t{o.batch} * o.prompt_len,
+             o.batch * o.prompt_len / Seconds(t0, t1), decoded, decoded / std::max(Seconds(t1, t2), 1e-9));
   return Status::Ok();
 }
 
@@ -127,7 +144,9 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   gen->add_option("--model", go->model, "Hugging Face checkpoint directory")->required();
   gen->add_option("--prompt-len", go->prompt_len, "Prompt tokens");
   gen->add_option("--gen-len", go->gen_len, "Generated tokens");
+  gen->add_option("--batch", go->batch, "Concurrent sequences");
   gen->add_option("--threads", go->threads, "Worker threads (default: all cores)");
+  AddEngineFlags(gen, go->engine, go->policy, go->no_prefix_caching);
   gen->callback([&run, go] { run = [go] { return BenchGenerate(*go); }; });
 }
 

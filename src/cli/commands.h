@@ -12,5 +12,6 @@ namespace loom::cli {
 void AddModelsCommand(CLI::App& app, std::function<Status()>& run);
 void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
 void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
+void AddTokenizeCommands(CLI::App& app, std::function<Status()>& run);  // tokenize, detokenize
 
 }  // namespace loom::cli

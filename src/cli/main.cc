@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   loom::cli::AddModelsCommand(app, run);
   loom::cli::AddGenerateCommand(app, run);
   loom::cli::AddBenchCommand(app, run);
+  loom::cli::AddTokenizeCommands(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <new>
 
 namespace loom {
@@ -60,6 +63,19 @@ Tensor Tensor::Zeros(DType dtype, Shape shape) {
   std::memset(p, 0, bytes);
   t.data_ = p;
   t.owner_ = std::shared_ptr<void>(p, std::free);
+  return t;
+}
+
+Tensor Tensor::LazyZeros(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.strides_ = RowMajorStrides(t.shape_);
+  const size_t bytes = std::max<size_t>(t.nbytes(), 1);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  t.data_ = p;
+  t.owner_ = std::shared_ptr<void>(p, [bytes](void* q) { munmap(q, bytes); });
   return t;
 }
 

@@ -23,6 +23,9 @@ class Tensor {
 
   // Zero-initialised, 64-byte aligned storage owned by the tensor.
   static Tensor Zeros(DType dtype, Shape shape);
+  // Zero-filled storage whose pages the OS supplies on first touch (anonymous mmap): a large
+  // KV pool costs nothing until used.
+  static Tensor LazyZeros(DType dtype, Shape shape);
   // A contiguous view over `data`; `owner` keeps the bytes alive (may be null for borrowed data).
   static Tensor View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 

@@ -20,12 +20,13 @@ struct KernelTable {
   decltype(&ref::LogSoftmax) log_softmax;
   decltype(&ref::RopeNeox) rope_neox;
   decltype(&ref::Attention) attention;
+  decltype(&ref::PagedAttention) paged_attention;
 };
 
 #define LOOM_KERNEL_TABLE(ns)                                                               \
   KernelTable {                                                                             \
     ns::MatMul, ns::RmsNorm, ns::SiluMul, ns::Silu, ns::GeluErf, ns::GeluTanh, ns::Softmax, \
-        ns::LogSoftmax, ns::RopeNeox, ns::Attention                                         \
+        ns::LogSoftmax, ns::RopeNeox, ns::Attention, ns::PagedAttention                     \
   }
 
 const KernelTable& Table() {
@@ -79,6 +80,22 @@ void Attention(const float* q, const float* k, const float* v, float* out, int64
                int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
                int64_t window, float scale) {
   Table().attention(q, k, v, out, n_q, n_kv, n_heads, n_kv_heads, head_dim, q_pos0, window, scale);
+}
+
+// A conversion and copy of n rows, bound by memory: the scalar loop is the only implementation.
+void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
+             const int64_t* slot_mapping, int64_t n, int64_t row_elems) {
+  ref::WriteKv(k, v, k_cache, v_cache, kv_dtype, slot_mapping, n, row_elems);
+}
+
+void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
+                    int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,
+                    const int64_t* query_start, const int64_t* context_lens, int64_t num_seqs,
+                    float* out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                    int64_t window, float scale) {
+  Table().paged_attention(q, k_cache, v_cache, kv_dtype, block_size, block_tables,
+                          max_blocks_per_seq, query_start, context_lens, num_seqs, out, n_heads,
+                          n_kv_heads, head_dim, window, scale);
 }
 
 }  // namespace loom::kernels

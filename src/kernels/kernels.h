@@ -45,4 +45,30 @@ void Attention(const float* q, const float* k, const float* v, float* out, int64
                int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
                int64_t window, float scale);
 
+// Paged KV cache. Layout per layer and per K / V: [num_blocks, block_size, n_kv_heads, head_dim]
+// in kv_dtype (f32, f16 or bf16). Slot s = block * block_size + offset addresses one token's row
+// of row_elems = n_kv_heads * head_dim elements.
+
+// Stores k, v (f32 [n, row_elems]) into the cache rows slot_mapping[i] (int64 [n]), converting to
+// kv_dtype (round to nearest even). A negative slot skips the token (padding).
+void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
+             const int64_t* slot_mapping, int64_t n, int64_t row_elems);
+
+// Causal attention of a batch of sequences over their paged K/V (all keys, including this step's,
+// already written by WriteKv).
+//   q, out         f32 [total_q, n_heads, head_dim]; sequence s owns rows
+//                  [query_start[s], query_start[s + 1])  (query_start int64 [num_seqs + 1])
+//   context_lens   int64 [num_seqs]: keys of sequence s in total, so its query i sits at position
+//                  context_lens[s] - n_q_s + i (n_q_s <= context_lens[s])
+//   block_tables   int32 [num_seqs, max_blocks_per_seq]: key j of sequence s lives in block
+//                  block_tables[s * max_blocks_per_seq + j / block_size], row j % block_size;
+//                  entries past the last key's block are never read
+// Query at p sees key j iff j <= p and (window <= 0 or p - j < window). Query head h reads KV head
+// h / (n_heads / n_kv_heads). scores = q·k * scale, softmax in f32.
+void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
+                    int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,
+                    const int64_t* query_start, const int64_t* context_lens, int64_t num_seqs,
+                    float* out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                    int64_t window, float scale);
+
 }  // namespace loom::kernels

@@ -71,35 +71,43 @@ Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c,
   return std::unique_ptr<Model>(std::move(m));
 }
 
-KvCache LlamaForCausalLM::NewCache(int64_t capacity) const {
-  return KvCache::Make(config_.num_hidden_layers, capacity, config_.num_key_value_heads,
-                       config_.head_dim);
+std::vector<LayerCacheSpec> LlamaForCausalLM::CacheSpecs() const {
+  std::vector<LayerCacheSpec> specs;
+  for (const Layer& l : layers_) {
+    LayerCacheSpec s;
+    s.kind = l.attn.window() > 0 ? CacheKind::kSlidingWindow : CacheKind::kFullAttention;
+    s.num_kv_heads = config_.num_key_value_heads;
+    s.head_dim = config_.head_dim;
+    s.dtype = weight_dtype();
+    s.window = l.attn.window();
+    specs.push_back(s);
+  }
+  return specs;
 }
 
-Result<Tensor> LlamaForCausalLM::Forward(std::span<const int32_t> ids, KvCache& cache) {
-  const int64_t n = static_cast<int64_t>(ids.size()), h = config_.hidden_size;
-  const int64_t start = cache.length;
-  if (start + n > cache.capacity) {
-    return InvalidArgument("sequence of {} tokens exceeds the cache capacity of {}", start + n,
-                           cache.capacity);
-  }
+Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache& cache) {
+  const int64_t n = batch.num_tokens(), h = config_.hidden_size;
   Tensor x = Tensor::Zeros(DType::kF32, {n, h});  // f32 [n, hidden], the residual stream
   const size_t row_bytes = static_cast<size_t>(h) * DTypeSize(embed_.dtype());
   for (int64_t t = 0; t < n; ++t) {
-    if (ids[t] < 0 || ids[t] >= config_.vocab_size) {
-      return InvalidArgument("token id {} is out of range [0, {})", ids[t], config_.vocab_size);
+    const int32_t id = batch.token_ids[t];
+    if (id < 0 || id >= config_.vocab_size) {
+      return InvalidArgument("token id {} is out of range [0, {})", id, config_.vocab_size);
     }
-    Tensor row = Tensor::View(embed_.dtype(), {1, h},
-                              static_cast<char*>(embed_.raw()) + ids[t] * row_bytes, nullptr)
+    Tensor row = Tensor::View(embed_.dtype(), {1, h}, static_cast<char*>(embed_.raw()) + id * row_bytes, nullptr)
                      .ToF32();
     std::memcpy(x.data<float>() + t * h, row.raw(), h * sizeof(float));
   }
 
-  std::vector<int64_t> positions(n);
-  for (int64_t t = 0; t < n; ++t) positions[t] = start + t;
+  // RoPE tables per token. Dynamic NTK derives its base from each sequence's length after this
+  // step, so tables are made sequence by sequence.
   const int64_t half = config_.head_dim / 2;
   std::vector<float> cos(n * half), sin(n * half);  // f32 [n, head_dim/2]
-  rope_.Tables(positions, start + n, cos.data(), sin.data());
+  for (int64_t s = 0; s < batch.num_seqs(); ++s) {
+    const int64_t b = batch.query_start[s], e = batch.query_start[s + 1];
+    rope_.Tables(std::span<const int64_t>(batch.positions).subspan(b, e - b), batch.context_lens[s],
+                 cos.data() + b * half, sin.data() + b * half);
+  }
 
   const float eps = static_cast<float>(config_.rms_norm_eps);
   Tensor normed = Tensor::Zeros(DType::kF32, {n, h}), delta = Tensor::Zeros(DType::kF32, {n, h});
@@ -107,14 +115,13 @@ Result<Tensor> LlamaForCausalLM::Forward(std::span<const int32_t> ids, KvCache& 
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     kernels::RmsNorm(xs, l.input_norm.data<float>(), normed.data<float>(), n, h, eps);
-    l.attn.Forward(normed.data<float>(), delta.data<float>(), n, start, cos.data(), sin.data(),
-                   cache.k[i], cache.v[i]);
+    l.attn.Forward(normed.data<float>(), delta.data<float>(), batch, cos.data(), sin.data(), cache.k[i],
+                   cache.v[i], cache.block_size);
     for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
     kernels::RmsNorm(xs, l.post_attention_norm.data<float>(), normed.data<float>(), n, h, eps);
     l.mlp.Forward(normed.data<float>(), delta.data<float>(), n);
     for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
   }
-  cache.length = start + n;
   kernels::RmsNorm(xs, final_norm_.data<float>(), xs, n, h, eps);
   return x;
 }

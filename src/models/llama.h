@@ -21,8 +21,9 @@ class LlamaForCausalLM : public Model {
 
   const ModelConfig& config() const override { return config_; }
   const ModelInfo& info() const override { return info_; }
-  KvCache NewCache(int64_t capacity) const override;
-  Result<Tensor> Forward(std::span<const int32_t> ids, KvCache& cache) override;
+  std::vector<LayerCacheSpec> CacheSpecs() const override;
+  DType weight_dtype() const override { return embed_.dtype(); }
+  Result<Tensor> Forward(const ForwardBatch& batch, PagedKvCache& cache) override;
   Tensor ComputeLogits(const Tensor& hidden) const override;
 
  private:

@@ -1,5 +1,6 @@
-// The base of every model: a causal decoder that runs tokens of one sequence against its cache.
-// Capabilities beyond that come from the mixins in interfaces.h.
+// The base of every model: a causal decoder that runs one flat batch of tokens from many
+// sequences against the paged KV cache. Capabilities beyond that come from the mixins in
+// interfaces.h.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,8 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "loader/hf_config.h"
+#include "models/cache_spec.h"
+#include "models/forward_batch.h"
 #include "models/interfaces.h"
 #include "models/layers/kv_cache.h"
 
@@ -20,12 +23,14 @@ class Model {
   virtual const ModelConfig& config() const = 0;
   virtual const ModelInfo& info() const = 0;
 
-  // A cache for one sequence of up to `capacity` tokens.
-  virtual KvCache NewCache(int64_t capacity) const = 0;
+  // What each layer caches per token or sequence (index = layer), in the weights' dtype.
+  virtual std::vector<LayerCacheSpec> CacheSpecs() const = 0;
+  // The dtype of the checkpoint's weights (kv-cache-dtype "auto" follows it).
+  virtual DType weight_dtype() const = 0;
 
-  // Runs `ids` at positions [cache.length, cache.length + n) and appends their keys and values.
-  // Returns the final hidden states, f32 [n, hidden] (after the last norm).
-  virtual Result<Tensor> Forward(std::span<const int32_t> ids, KvCache& cache) = 0;
+  // Runs the batch: writes every token's K/V into its cache slot, attends over each sequence's
+  // blocks. Returns the final hidden states, f32 [n_tokens, hidden] (after the last norm).
+  virtual Result<Tensor> Forward(const ForwardBatch& batch, PagedKvCache& cache) = 0;
 
   // hidden f32 [m, hidden] -> logits f32 [m, vocab]
   virtual Tensor ComputeLogits(const Tensor& hidden) const = 0;

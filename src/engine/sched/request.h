@@ -21,7 +21,8 @@ struct Request {
   std::vector<int32_t> eos_token_ids;   // stop unless ignore_eos
   std::vector<int32_t> stop_token_ids;  // stop always
   std::vector<uint64_t> cache_keys;     // extra prefix-cache keys (LoRA id, multimodal hashes)
-  int priority = 0;                     // lower runs first under the priority policy
+  int priority = 0;
+  bool skip_prefix_cache = false;       // e.g. prompt logprobs need every position computed                     // lower runs first under the priority policy
 
   // Set by the scheduler.
   RequestStatus status = RequestStatus::kWaiting;

@@ -13,6 +13,10 @@ Status Scheduler::AddRequest(Request request) {
   if (requests_.count(request.id) != 0) return InvalidArgument("request id '{}' is already in use", request.id);
   const int prompt = request.num_prompt_tokens;
   if (prompt == 0 || request.num_tokens() != prompt) return InvalidArgument("request '{}' has an empty prompt", request.id);
+  if (prompt >= config_.max_model_len) {
+    return InvalidArgument("This model's maximum context length is {} tokens. However, your prompt has {} tokens.",
+                           config_.max_model_len, prompt);
+  }
   if (request.max_tokens < 1) return InvalidArgument("max_tokens must be at least 1, got {}", request.max_tokens);
   if (prompt + request.max_tokens > config_.max_model_len) {
     return InvalidArgument(
@@ -92,7 +96,8 @@ SchedulerOutput Scheduler::Schedule() {
   while (out.preempted.empty() && !waiting_.empty() && budget > 0 &&
          static_cast<int>(running_.size()) < config_.max_num_seqs) {
     Request* r = waiting_.front();
-    KvCacheManager::CachedPrefix prefix = kv_.FindCachedPrefix(r->tokens, r->cache_keys);
+    KvCacheManager::CachedPrefix prefix;
+    if (!r->skip_prefix_cache) prefix = kv_.FindCachedPrefix(r->tokens, r->cache_keys);
     const int remaining = r->num_tokens() - prefix.num_tokens;
     if (legacy && remaining > budget) break;  // whole prompts only
     const int num_new = std::min(remaining, budget);

@@ -24,4 +24,12 @@ void Attention(const float* q, const float* k, const float* v, float* out, int64
                int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
                int64_t window, float scale);
 
+void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
+             const int64_t* slot_mapping, int64_t n, int64_t row_elems);
+void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
+                    int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,
+                    const int64_t* query_start, const int64_t* context_lens, int64_t num_seqs,
+                    float* out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
+                    int64_t window, float scale);
+
 }  // namespace loom::kernels::ref

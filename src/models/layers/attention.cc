@@ -22,25 +22,26 @@ Result<SelfAttention> SelfAttention::Load(const WeightLoader& w, const std::stri
   return a;
 }
 
-void SelfAttention::Forward(const float* x, float* out, int64_t n, int64_t start, const float* cos,
-                            const float* sin, Tensor& k_cache, Tensor& v_cache) const {
-  const int64_t hd = c_.head_dim, kv_dim = c_.n_kv_heads * hd;
+void SelfAttention::Forward(const float* x, float* out, const ForwardBatch& batch, const float* cos,
+                            const float* sin, Tensor& k_cache, Tensor& v_cache, int64_t block_size) const {
+  const int64_t n = batch.num_tokens(), hd = c_.head_dim, kv_dim = c_.n_kv_heads * hd;
   std::vector<float> q(n * c_.n_heads * hd), attn(n * c_.n_heads * hd);  // f32 [n, heads, hd]
-  // New keys and values go straight into their cache rows: f32 [n, kv_heads, hd].
-  float* k = k_cache.data<float>() + start * kv_dim;
-  float* v = v_cache.data<float>() + start * kv_dim;
+  std::vector<float> k(n * kv_dim), v(n * kv_dim);                       // f32 [n, kv_heads, hd]
   q_.Forward(x, q.data(), n);
-  k_.Forward(x, k, n);
-  v_.Forward(x, v, n);
+  k_.Forward(x, k.data(), n);
+  v_.Forward(x, v.data(), n);
   if (c_.qk_norm) {
     kernels::RmsNorm(q.data(), q_norm_.data<float>(), q.data(), n * c_.n_heads, hd, c_.norm_eps);
-    kernels::RmsNorm(k, k_norm_.data<float>(), k, n * c_.n_kv_heads, hd, c_.norm_eps);
+    kernels::RmsNorm(k.data(), k_norm_.data<float>(), k.data(), n * c_.n_kv_heads, hd, c_.norm_eps);
   }
   kernels::RopeNeox(q.data(), cos, sin, n, c_.n_heads, hd);
-  kernels::RopeNeox(k, cos, sin, n, c_.n_kv_heads, hd);
-  kernels::Attention(q.data(), k_cache.data<float>(), v_cache.data<float>(), attn.data(), n,
-                     start + n, c_.n_heads, c_.n_kv_heads, hd, start, c_.window,
-                     1.0f / std::sqrt(static_cast<float>(hd)));
+  kernels::RopeNeox(k.data(), cos, sin, n, c_.n_kv_heads, hd);
+  kernels::WriteKv(k.data(), v.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), batch.slot_mapping.data(),
+                   n, kv_dim);
+  kernels::PagedAttention(q.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), block_size,
+                          batch.block_tables.data(), batch.max_blocks_per_seq, batch.query_start.data(),
+                          batch.context_lens.data(), batch.num_seqs(), attn.data(), c_.n_heads, c_.n_kv_heads,
+                          hd, c_.window, 1.0f / std::sqrt(static_cast<float>(hd)));
   o_.Forward(attn.data(), out, n);
 }
 

@@ -4,7 +4,7 @@
 
 #include "kernels/kernels.h"
 #include "loader/hf_config.h"
-#include "models/layers/kv_cache.h"
+#include "models/forward_batch.h"
 #include "models/layers/linear.h"
 
 namespace loom {
@@ -26,11 +26,13 @@ class SelfAttention {
   static Result<SelfAttention> Load(const WeightLoader& w, const std::string& prefix,
                                     const SelfAttentionConfig& c);
 
-  // x f32 [n, hidden] at positions [cache.length, cache.length + n) -> out f32 [n, hidden].
-  // cos/sin f32 [n, head_dim/2]. Writes this layer's K/V rows into k_cache/v_cache
-  // (f32 [capacity, n_kv_heads, head_dim]); the caller advances cache.length after all layers.
-  void Forward(const float* x, float* out, int64_t n, int64_t start, const float* cos,
-               const float* sin, Tensor& k_cache, Tensor& v_cache) const;
+  // x f32 [n, hidden] -> out f32 [n, hidden] for the batch's tokens; cos/sin f32 [n, head_dim/2]
+  // per token. Writes the tokens' K/V into this layer's paged cache (k_cache, v_cache
+  // [num_blocks, block_size, n_kv_heads, head_dim]) before attending.
+  void Forward(const float* x, float* out, const ForwardBatch& batch, const float* cos, const float* sin,
+               Tensor& k_cache, Tensor& v_cache, int64_t block_size) const;
+
+  int64_t window() const { return c_.window; }
 
  private:
   SelfAttentionConfig c_;

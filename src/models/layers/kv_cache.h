@@ -1,25 +1,37 @@
-// Keys and values of one sequence, contiguous per layer (the paged pool replaces this in the
-// engine issue). Keys are stored after RoPE, as HF's DynamicCache does.
+// The paged KV cache of one model: per attention layer, K and V blocks of `block_size` tokens.
+// Block ids come from the engine's BlockPool; a token's row is its slot (block * block_size +
+// offset). Storage is mapped lazily, so an unused pool costs no memory.
 #pragma once
 
 #include <vector>
 
 #include "core/tensor.h"
+#include "models/cache_spec.h"
 
 namespace loom {
 
-struct KvCache {
-  std::vector<Tensor> k;  // per layer: f32 [capacity, n_kv_heads, head_dim]
-  std::vector<Tensor> v;  // per layer: f32 [capacity, n_kv_heads, head_dim]
-  int64_t length = 0;     // tokens stored
-  int64_t capacity = 0;
+struct PagedKvCache {
+  int64_t num_blocks = 0;
+  int64_t block_size = 0;
+  DType dtype = DType::kF32;
+  std::vector<Tensor> k;  // per layer (index = layer; undefined for layers without blocks):
+  std::vector<Tensor> v;  //   dtype [num_blocks, block_size, n_kv_heads, head_dim]
 
-  static KvCache Make(int64_t layers, int64_t capacity, int64_t n_kv_heads, int64_t head_dim) {
-    KvCache c;
-    c.capacity = capacity;
-    for (int64_t i = 0; i < layers; ++i) {
-      c.k.push_back(Tensor::Zeros(DType::kF32, {capacity, n_kv_heads, head_dim}));
-      c.v.push_back(Tensor::Zeros(DType::kF32, {capacity, n_kv_heads, head_dim}));
+  static PagedKvCache Make(const std::vector<LayerCacheSpec>& layers, int64_t num_blocks,
+                           int64_t block_size, DType dtype) {
+    PagedKvCache c;
+    c.num_blocks = num_blocks;
+    c.block_size = block_size;
+    c.dtype = dtype;
+    for (const LayerCacheSpec& l : layers) {
+      if (!l.UsesBlocks()) {
+        c.k.emplace_back();
+        c.v.emplace_back();
+        continue;
+      }
+      const Shape shape = {num_blocks, block_size, l.num_kv_heads, l.head_dim};
+      c.k.push_back(Tensor::LazyZeros(dtype, shape));
+      c.v.push_back(Tensor::LazyZeros(dtype, shape));
     }
     return c;
   }

@@ -1,8 +1,7 @@
-// Turning logits into tokens and log-probabilities.
+// Log-probabilities of a logits row and its most likely tokens.
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <span>
 #include <vector>
 
@@ -17,9 +16,7 @@ struct TokenLogprob {
 std::vector<float> LogSoftmax(std::span<const float> logits);
 
 // The k most likely tokens of a log-probability row, most likely first (ties: lower id first).
+// k is clamped to [0, vocab].
 std::vector<TokenLogprob> TopK(std::span<const float> logprobs, int k);
-
-// Greedy when temperature == 0; otherwise samples from softmax(logits / temperature).
-int32_t SampleToken(std::span<const float> logits, float temperature, std::mt19937_64& rng);
 
 }  // namespace loom

@@ -1,7 +1,6 @@
-#include "engine/sampling.h"
+#include "engine/sampling/logprobs.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include "kernels/kernels.h"
@@ -25,17 +24,6 @@ std::vector<TokenLogprob> TopK(std::span<const float> logprobs, int k) {
   top.reserve(k);
   for (int i = 0; i < k; ++i) top.push_back({ids[i], logprobs[ids[i]]});
   return top;
-}
-
-int32_t SampleToken(std::span<const float> logits, float temperature, std::mt19937_64& rng) {
-  if (temperature <= 0.0f) {
-    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  }
-  std::vector<float> p(logits.begin(), logits.end());
-  for (float& x : p) x /= temperature;
-  kernels::Softmax(p.data(), 1, static_cast<int64_t>(p.size()));
-  std::discrete_distribution<int32_t> dist(p.begin(), p.end());
-  return dist(rng);
 }
 
 }  // namespace loom

@@ -1,0 +1,30 @@
+// Engine flags shared by the commands that run an engine (generate, bench, serve), named as vLLM.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "engine/engine_core.h"
+
+namespace loom::cli {
+
+inline void AddEngineFlags(CLI::App* cmd, EngineConfig& c, std::string& policy, bool& no_prefix_caching) {
+  cmd->add_option("--max-num-seqs", c.max_num_seqs, "Most sequences in one step")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-num-batched-tokens", c.max_num_batched_tokens, "Token budget of one step")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--kv-cache-memory", c.kv_cache_memory, "KV cache bytes (default: a quarter of free RAM)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--kv-cache-dtype", c.kv_cache_dtype, "auto (the weights' dtype), f32, bf16 or f16");
+  cmd->add_option("--block-size", c.block_size, "Tokens per KV block")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-model-len", c.max_model_len, "Context length (default: from config.json)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-enable-prefix-caching", no_prefix_caching, "Disable prefix caching");
+  cmd->add_option("--scheduling-policy", policy, "default, or legacy (whole prompts, no prefix caching)")
+      ->check(CLI::IsMember({"default", "legacy"}));
+}
+
+inline void FinishEngineFlags(EngineConfig& c, const std::string& policy, bool no_prefix_caching) {
+  c.enable_prefix_caching = !no_prefix_caching;
+  c.policy = policy == "legacy" ? SchedulingPolicy::kLegacy : SchedulingPolicy::kDefault;
+}
+
+}  // namespace loom::cli

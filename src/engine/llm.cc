@@ -1,0 +1,83 @@
+#include "engine/llm.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "models/registry.h"
+
+namespace loom {
+
+std::string_view FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kAbort: return "abort";
+    case FinishReason::kNone: return "";
+  }
+  return "";
+}
+
+Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir, const EngineConfig& config) {
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(dir));
+  LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(dir));
+  const std::vector<int64_t>& eos64 = gen.eos_token_ids.empty() ? model->config().eos_token_ids : gen.eos_token_ids;
+  std::vector<int32_t> eos(eos64.begin(), eos64.end());
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<EngineCore> engine, EngineCore::Create(std::move(model), config));
+  return std::make_unique<LLM>(std::move(engine), std::move(eos));
+}
+
+Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<int32_t>>& prompts,
+                                                 const std::vector<SamplingParams>& params) {
+  if (params.size() != prompts.size() && params.size() != 1) {
+    return InvalidArgument("{} sampling parameter sets for {} prompts", params.size(), prompts.size());
+  }
+  // Each of a prompt's n samples is its own engine request (they share the prompt's cached
+  // blocks); a seeded request gives sample k the seed + k.
+  struct Child {
+    size_t prompt;
+    int sample;
+  };
+  std::map<std::string, Child> children;
+  std::vector<RequestResult> results(prompts.size());
+  std::vector<std::string> added;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const SamplingParams& p = params.size() == 1 ? params[0] : params[i];
+    results[i].outputs.resize(std::max(1, p.n));
+    for (int k = 0; k < std::max(1, p.n); ++k) {
+      EngineRequest r;
+      r.id = fmt::format("offline-{}", next_id_++);
+      r.prompt_ids = prompts[i];
+      r.params = p;
+      if (p.seed) r.params.seed = *p.seed + k;  // as MakeGenerator(params, k)
+      if (k > 0) r.params.prompt_logprobs.reset();  // reported once per prompt
+      r.eos_token_ids = eos_;
+      Status s = engine_->AddRequest(r);
+      if (!s.ok()) {
+        for (const std::string& id : added) engine_->Abort(id);
+        return Status(s.code(), fmt::format("prompt {}: {}", i, s.message()));
+      }
+      added.push_back(r.id);
+      children[r.id] = {i, k};
+    }
+  }
+  size_t remaining = children.size();
+  while (remaining > 0) {
+    if (!engine_->HasUnfinished()) return Internal("the engine stopped with {} requests unfinished", remaining);
+    LOOM_ASSIGN_OR_RETURN(std::vector<RequestOutput> step, engine_->Step());
+    for (RequestOutput& o : step) {
+      const Child c = children.at(o.id);
+      CompletionOutput& out = results[c.prompt].outputs[c.sample];
+      out.token_ids.insert(out.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
+      out.samples.insert(out.samples.end(), o.new_samples.begin(), o.new_samples.end());
+      if (!o.prompt_logprobs.empty()) results[c.prompt].prompt_logprobs = std::move(o.prompt_logprobs);
+      if (o.finished) {
+        out.finish_reason = o.finish_reason;
+        --remaining;
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace loom

@@ -1,0 +1,48 @@
+// The offline API (vLLM's `LLM`): many prompts with their sampling parameters in, one result per
+// prompt out, in input order. All prompts run concurrently through one EngineCore.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine_core.h"
+
+namespace loom {
+
+struct CompletionOutput {
+  std::vector<int32_t> token_ids;
+  std::vector<SampleOutput> samples;  // per token: logprob, rank, top-K
+  FinishReason finish_reason = FinishReason::kNone;
+};
+
+struct RequestResult {
+  std::vector<CompletionOutput> outputs;  // params.n of them
+  std::vector<std::vector<TokenLogprob>> prompt_logprobs;
+};
+
+std::string_view FinishReasonName(FinishReason r);  // "stop", "length", "abort"
+
+class LLM {
+ public:
+  // Loads the checkpoint in `dir`; EOS ids come from generation_config.json, else config.json.
+  static Result<std::unique_ptr<LLM>> Load(const std::filesystem::path& dir, const EngineConfig& config);
+  LLM(std::unique_ptr<EngineCore> engine, std::vector<int32_t> eos_token_ids)
+      : engine_(std::move(engine)), eos_(std::move(eos_token_ids)) {}
+
+  // params.size() == prompts.size(), or 1 (shared by all prompts). Bad parameters or prompts fail
+  // the whole call before anything runs, naming the prompt's index.
+  Result<std::vector<RequestResult>> Generate(const std::vector<std::vector<int32_t>>& prompts,
+                                              const std::vector<SamplingParams>& params);
+
+  EngineCore& engine() { return *engine_; }
+  const std::vector<int32_t>& eos_token_ids() const { return eos_; }
+
+ private:
+  std::unique_ptr<EngineCore> engine_;
+  std::vector<int32_t> eos_;
+  uint64_t next_id_ = 0;
+};
+
+}  // namespace loom

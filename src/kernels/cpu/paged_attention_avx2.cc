@@ -1,0 +1,5 @@
+// PagedAttention for avx2; the body is in paged_attention_impl.h.
+#define LOOM_ISA avx2
+#include "kernels/cpu/vec_avx2.h"
+// (vec header first: the impl templates are written against it)
+#include "kernels/cpu/paged_attention_impl.h"
