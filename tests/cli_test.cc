@@ -104,6 +104,80 @@ TEST(Cli, GenerateStopsAtEos) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 4) << r.out;
 }
 
+// A byte-level BPE tokenizer with no merges: token id = byte value (GPT-2's byte-to-unicode
+// alphabet), so any 256-token checkpoint can talk text.
+void WriteByteTokenizer(const fs::path& dir) {
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  for (int b = 0; b < 256; ++b) {
+    int cp = b;
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    if (!printable) {
+      int n = 0;
+      for (int x = 0; x < b; ++x) n += ((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174)) ? 0 : 1;
+      cp = 256 + n;
+    }
+    std::string utf8;
+    if (cp < 0x80) {
+      utf8 = std::string(1, static_cast<char>(cp));
+    } else {
+      utf8 = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    }
+    vocab[utf8] = b;
+  }
+  const nlohmann::ordered_json tok = {
+      {"version", "1.0"},
+      {"added_tokens", nlohmann::ordered_json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+                 {"merges", nlohmann::ordered_json::array()}}}};
+  testing::WriteText(dir / "tokenizer.json", tok.dump());
+}
+
+TEST(Cli, GenerateFromTextWithStopStrings) {
+  TempDir d;
+  const fs::path m = CopyModel("llama-gqa-f32", d);
+  WriteByteTokenizer(m);
+  const testing::CommandResult base =
+      RunLoom("generate --model " + m.string() + " --prompt Hello --max-tokens 12 --temperature 0 --ignore-eos --json");
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  const nlohmann::json j = nlohmann::json::parse(base.out);
+  const auto ids = j["token_ids"].get<std::vector<int>>();
+  ASSERT_EQ(ids.size(), 12u);
+  // The streamed text equals the tokenizer's decode of the ids (the decoder itself is proven
+  // against Hugging Face in tokenizer_test).
+  const auto detok = [&](const std::vector<int>& v) {
+    const testing::CommandResult r = RunLoom("detokenize --model " + m.string() + " --ids " + Join(v));
+    return nlohmann::json::parse(r.out)["text"].get<std::string>();
+  };
+  EXPECT_EQ(j["text"].get<std::string>(), detok(ids));
+  EXPECT_EQ(j["finish_reason"], "length");
+  // Same prompt as ids: the same tokens (no special tokens in this tokenizer).
+  const testing::CommandResult as_ids = RunLoom("generate --model " + m.string() +
+                                                " --prompt-ids 72,101,108,108,111 --max-tokens 12 --temperature 0 --ignore-eos --json");
+  EXPECT_EQ(nlohmann::json::parse(as_ids.out)["token_ids"], j["token_ids"]);
+
+  // A stop string (the first printable ASCII byte generated after the first token) ends the
+  // text before it, with finish_reason stop.
+  size_t k = 1;
+  while (k < ids.size() && !(ids[k] >= 'a' && ids[k] <= 'z') && !(ids[k] >= 'A' && ids[k] <= 'Z') && !(ids[k] >= '0' && ids[k] <= '9')) ++k;
+  if (k == ids.size()) GTEST_SKIP() << "no alphanumeric byte generated";
+  const std::string stop(1, static_cast<char>(ids[k]));
+  size_t first = 0;
+  while (ids[first] != ids[k]) ++first;
+  testing::WriteText(d.path() / "p.jsonl", nlohmann::json{{"prompt", "Hello"}, {"max_tokens", 12}, {"temperature", 0},
+                                                         {"ignore_eos", true}, {"stop", {stop}}}.dump() + "\n");
+  const testing::CommandResult st = RunLoom("generate --model " + m.string() + " --prompts " + (d.path() / "p.jsonl").string() + " --json");
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  const nlohmann::json js = nlohmann::json::parse(st.out);
+  EXPECT_EQ(js["finish_reason"], "stop");
+  EXPECT_EQ(js["token_ids"].size(), first + 1);
+  EXPECT_EQ(js["text"].get<std::string>(), first == 0 ? "" : detok(std::vector<int>(ids.begin(), ids.begin() + first)));
+}
+
 TEST(Cli, MissingModelDirectory) {
   ExpectOneLineError(RunLoom("generate --model /nonexistent/model --prompt-ids 1,2"),
                      "/nonexistent/model");

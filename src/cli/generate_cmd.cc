@@ -74,7 +74,7 @@ json LogprobsJson(const std::vector<std::vector<TokenLogprob>>& rows) {
 json CompletionJson(const CompletionOutput& c, const SamplingParams& p) {
   json o;
   o["token_ids"] = c.token_ids;
-  o["text"] = "";  // detokenized once tokenizers load
+  o["text"] = c.text;
   o["finish_reason"] = FinishReasonName(c.finish_reason);
   if (p.logprobs) {
     std::vector<std::vector<TokenLogprob>> rows;
@@ -91,10 +91,8 @@ Status RunGenerate(Options o) {
   FinishEngineFlags(o.engine, o.policy, o.no_prefix_caching);
   const int sources = o.prompt.has_value() + o.prompt_ids.has_value() + o.prompts_file.has_value();
   if (sources != 1) return InvalidArgument("pass exactly one of --prompt, --prompt-ids and --prompts");
-  if (o.prompt) {
-    return Unimplemented("--prompt needs a tokenizer, which this build of Loom cannot load yet; use --prompt-ids");
-  }
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(o.model));
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<LLM> llm, LLM::Load(o.model, o.engine));
   const json defaults = DefaultParams(o, gen);
 
   std::vector<std::vector<int32_t>> prompts;
@@ -109,8 +107,13 @@ Status RunGenerate(Options o) {
     params.push_back(*p);
     return Status::Ok();
   };
-  if (o.prompt_ids) {
-    LOOM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ParseIds(*o.prompt_ids, "--prompt-ids"));
+  if (o.prompt_ids || o.prompt) {
+    std::vector<int32_t> ids;
+    if (o.prompt_ids) {
+      LOOM_ASSIGN_OR_RETURN(ids, ParseIds(*o.prompt_ids, "--prompt-ids"));
+    } else {
+      LOOM_ASSIGN_OR_RETURN(ids, llm->Encode(*o.prompt));
+    }
     prompts.push_back(std::move(ids));
     LOOM_RETURN_IF_ERROR(add(json::object(), "flags"));
   } else {
@@ -122,11 +125,19 @@ Status RunGenerate(Options o) {
       const std::string where = fmt::format("{} line {}", *o.prompts_file, n);
       const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (!j.is_object()) return InvalidArgument("{}: not a JSON object", where);
-      if (j.contains("prompt")) return Unimplemented("{}: \"prompt\" needs a tokenizer; use \"prompt_ids\"", where);
-      if (!j.contains("prompt_ids") || !j["prompt_ids"].is_array() || j["prompt_ids"].empty()) {
-        return InvalidArgument("{}: needs \"prompt_ids\" (a non-empty array of token ids)", where);
-      }
       std::vector<int32_t> ids;
+      if (j.contains("prompt") && j["prompt"].is_string()) {
+        Result<std::vector<int32_t>> enc = llm->Encode(j["prompt"].get<std::string>());
+        if (!enc.ok()) return InvalidArgument("{}: {}", where, enc.status().message());
+        ids = std::move(*enc);
+        if (ids.empty()) return InvalidArgument("{}: the prompt is empty", where);
+        prompts.push_back(std::move(ids));
+        LOOM_RETURN_IF_ERROR(add(j, where));
+        continue;
+      }
+      if (!j.contains("prompt_ids") || !j["prompt_ids"].is_array() || j["prompt_ids"].empty()) {
+        return InvalidArgument("{}: needs \"prompt\" (a string) or \"prompt_ids\" (a non-empty array of token ids)", where);
+      }
       for (const json& id : j["prompt_ids"]) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
           return InvalidArgument("{}: prompt_ids must be non-negative integers", where);
@@ -139,7 +150,6 @@ Status RunGenerate(Options o) {
     if (prompts.empty()) return InvalidArgument("--prompts {}: no prompts", *o.prompts_file);
   }
 
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<LLM> llm, LLM::Load(o.model, o.engine));
   const auto t0 = std::chrono::steady_clock::now();
   LOOM_ASSIGN_OR_RETURN(std::vector<RequestResult> results, llm->Generate(prompts, params));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -156,7 +166,7 @@ Status RunGenerate(Options o) {
       out["outputs"] = json::array();
       for (const CompletionOutput& c : r.outputs) out["outputs"].push_back(CompletionJson(c, params[i]));
     }
-    fmt::print("{}\n", out.dump());
+    fmt::print("{}\n", out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (o.stats) {
     const EngineStats s = llm->engine().stats();

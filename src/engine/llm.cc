@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "engine/output_processor.h"
 #include "models/registry.h"
 
 namespace loom {
@@ -23,8 +24,38 @@ Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir, const E
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(dir));
   const std::vector<int64_t>& eos64 = gen.eos_token_ids.empty() ? model->config().eos_token_ids : gen.eos_token_ids;
   std::vector<int32_t> eos(eos64.begin(), eos64.end());
+  std::optional<Tokenizer> tokenizer;
+  if (std::filesystem::exists(dir / "tokenizer.json")) {
+    LOOM_ASSIGN_OR_RETURN(tokenizer, Tokenizer::FromDir(dir));
+    if (eos.empty() && tokenizer->EosTokenId()) eos.push_back(*tokenizer->EosTokenId());
+  }
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<EngineCore> engine, EngineCore::Create(std::move(model), config));
-  return std::make_unique<LLM>(std::move(engine), std::move(eos));
+  return std::make_unique<LLM>(std::move(engine), std::move(eos), std::move(tokenizer));
+}
+
+Result<std::vector<int32_t>> LLM::Encode(const std::string& text) const {
+  if (!tokenizer_) return InvalidArgument("this checkpoint has no tokenizer.json; pass token ids instead of text");
+  LOOM_ASSIGN_OR_RETURN(Encoding e, tokenizer_->Encode(text, std::nullopt, /*add_special_tokens=*/true));
+  return e.ids;
+}
+
+// As vLLM: each bad word is banned both as written and, when that makes a different first
+// token of the same length, with a leading space (mid-sentence form).
+Result<std::vector<std::vector<int32_t>>> LLM::BadWordsIds(const SamplingParams& p) const {
+  std::vector<std::vector<int32_t>> out;
+  if (p.bad_words.empty()) return out;
+  if (!tokenizer_) return InvalidArgument("bad_words needs the checkpoint's tokenizer");
+  for (const std::string& word : p.bad_words) {
+    const std::string bare = word.substr(std::min(word.find_first_not_of(' '), word.size()));
+    LOOM_ASSIGN_OR_RETURN(Encoding plain, tokenizer_->Encode(bare, std::nullopt, false));
+    LOOM_ASSIGN_OR_RETURN(Encoding spaced, tokenizer_->Encode(" " + bare, std::nullopt, false));
+    if (plain.ids.empty()) continue;
+    out.push_back(plain.ids);
+    if (!spaced.ids.empty() && spaced.ids[0] != plain.ids[0] && spaced.ids.size() == plain.ids.size()) {
+      out.push_back(spaced.ids);
+    }
+  }
+  return out;
 }
 
 Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<int32_t>>& prompts,
@@ -41,6 +72,7 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
   std::map<std::string, Child> children;
   std::vector<RequestResult> results(prompts.size());
   std::vector<std::string> added;
+  OutputProcessor detok(tokenizer_);
   for (size_t i = 0; i < prompts.size(); ++i) {
     const SamplingParams& p = params.size() == 1 ? params[0] : params[i];
     results[i].outputs.resize(std::max(1, p.n));
@@ -52,13 +84,19 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
       if (p.seed) r.params.seed = *p.seed + k;  // as MakeGenerator(params, k)
       if (k > 0) r.params.prompt_logprobs.reset();  // reported once per prompt
       r.eos_token_ids = eos_;
-      Status s = engine_->AddRequest(r);
+      Result<std::vector<std::vector<int32_t>>> bad = BadWordsIds(p);
+      Status s = bad.ok() ? Status::Ok() : bad.status();
+      if (s.ok()) {
+        r.bad_words_ids = std::move(*bad);
+        s = engine_->AddRequest(r);
+      }
       if (!s.ok()) {
         for (const std::string& id : added) engine_->Abort(id);
         return Status(s.code(), fmt::format("prompt {}: {}", i, s.message()));
       }
       added.push_back(r.id);
       children[r.id] = {i, k};
+      detok.Add(r.id, r.params, r.prompt_ids);
     }
   }
   size_t remaining = children.size();
@@ -71,6 +109,13 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
       out.token_ids.insert(out.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
       out.samples.insert(out.samples.end(), o.new_samples.begin(), o.new_samples.end());
       if (!o.prompt_logprobs.empty()) results[c.prompt].prompt_logprobs = std::move(o.prompt_logprobs);
+      const OutputProcessor::Delta d = detok.Process(o);
+      out.text += d.text;
+      if (d.stopped) {  // a stop string: finished here, freed now
+        if (!o.finished) engine_->Abort(o.id);
+        o.finished = true;
+        o.finish_reason = FinishReason::kStop;
+      }
       if (o.finished) {
         out.finish_reason = o.finish_reason;
         --remaining;

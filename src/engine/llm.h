@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "engine/engine_core.h"
+#include "tokenizer/tokenizer.h"
 
 namespace loom {
 
 struct CompletionOutput {
   std::vector<int32_t> token_ids;
+  std::string text;                   // "" when the checkpoint has no tokenizer
   std::vector<SampleOutput> samples;  // per token: logprob, rank, top-K
   FinishReason finish_reason = FinishReason::kNone;
 };
@@ -26,10 +28,15 @@ std::string_view FinishReasonName(FinishReason r);  // "stop", "length", "abort"
 
 class LLM {
  public:
-  // Loads the checkpoint in `dir`; EOS ids come from generation_config.json, else config.json.
+  // Loads the checkpoint in `dir` (and its tokenizer when tokenizer.json is there); EOS ids come
+  // from generation_config.json, else config.json.
   static Result<std::unique_ptr<LLM>> Load(const std::filesystem::path& dir, const EngineConfig& config);
-  LLM(std::unique_ptr<EngineCore> engine, std::vector<int32_t> eos_token_ids)
-      : engine_(std::move(engine)), eos_(std::move(eos_token_ids)) {}
+  LLM(std::unique_ptr<EngineCore> engine, std::vector<int32_t> eos_token_ids,
+      std::optional<Tokenizer> tokenizer = std::nullopt)
+      : engine_(std::move(engine)), eos_(std::move(eos_token_ids)), tokenizer_(std::move(tokenizer)) {}
+
+  // Text -> prompt ids with the special tokens the tokenizer config adds (as vLLM completions).
+  Result<std::vector<int32_t>> Encode(const std::string& text) const;
 
   // params.size() == prompts.size(), or 1 (shared by all prompts). Bad parameters or prompts fail
   // the whole call before anything runs, naming the prompt's index.
@@ -41,7 +48,10 @@ class LLM {
 
  private:
   std::unique_ptr<EngineCore> engine_;
+  Result<std::vector<std::vector<int32_t>>> BadWordsIds(const SamplingParams& p) const;
+
   std::vector<int32_t> eos_;
+  std::optional<Tokenizer> tokenizer_;
   uint64_t next_id_ = 0;
 };
 
