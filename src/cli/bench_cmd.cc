@@ -1,9 +1,11 @@
 // `loom bench`: throughput figures for docs/performance.md (never run by tests).
 //   loom bench matmul --m 1 --n 4096 --k 4096 --dtype bf16
 //   loom bench generate --model DIR --prompt-len 128 --gen-len 32 --batch 16
+//   loom bench tokenize --model DIR --file TEXT
 #include <fmt/format.h>
 
 #include <chrono>
+#include <fstream>
 #include <random>
 
 #include "cli/commands.h"
@@ -13,6 +15,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 #include "models/registry.h"
+#include "tokenizer/tokenizer.h"
 
 namespace loom::cli {
 namespace {
@@ -123,6 +126,43 @@ Status BenchGenerate(GenerateOptions o) {
   return Status::Ok();
 }
 
+struct TokenizeOptions {
+  std::string model;
+  std::string file;
+  int repeat = 3;
+};
+
+// Single-threaded encode throughput over a text file, split into 4 KiB documents at line ends
+// (a typical request size; a whole book as one string is not what a server sees).
+Status BenchTokenize(const TokenizeOptions& o) {
+  LOOM_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromDir(o.model));
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return NotFound("--file {}: cannot open", o.file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> docs;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = std::min(text.size(), pos + 4096);
+    const size_t nl = text.rfind('\n', end);
+    if (end < text.size() && nl != std::string::npos && nl > pos) end = nl + 1;
+    docs.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  int64_t tokens = 0;
+  double best = 1e30;
+  for (int r = 0; r < std::max(1, o.repeat); ++r) {
+    tokens = 0;
+    const auto t0 = Clock::now();
+    for (const std::string& d : docs) {
+      LOOM_ASSIGN_OR_RETURN(Encoding e, tok.Encode(d, std::nullopt, false));
+      tokens += static_cast<int64_t>(e.ids.size());
+    }
+    best = std::min(best, Seconds(t0, Clock::now()));
+  }
+  fmt::print("tokenize {} file={} ({:.1f} MB, {} docs): {} tokens, {:.1f} MB/s, {:.0f} tokens/s (best of {})\n", o.model,
+             o.file, text.size() / 1e6, docs.size(), tokens, text.size() / best / 1e6, tokens / best, o.repeat);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
@@ -138,6 +178,13 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   mm->add_option("--iters", mo->iters, "Timed iterations");
   mm->add_option("--threads", mo->threads, "Worker threads (default: all cores)");
   mm->callback([&run, mo] { run = [mo] { return BenchMatmul(*mo); }; });
+
+  CLI::App* tk = bench->add_subcommand("tokenize", "Single-threaded encode throughput on a text file");
+  auto to = std::make_shared<TokenizeOptions>();
+  tk->add_option("--model", to->model, "Directory with tokenizer.json")->required();
+  tk->add_option("--file", to->file, "UTF-8 text file")->required();
+  tk->add_option("--repeat", to->repeat, "Timed passes (the best is reported)");
+  tk->callback([&run, to] { run = [to] { return BenchTokenize(*to); }; });
 
   CLI::App* gen = bench->add_subcommand("generate", "Prefill and greedy decode of one sequence");
   auto go = std::make_shared<GenerateOptions>();
