@@ -98,16 +98,16 @@ struct Config {
 struct PagedBatch {
   Config c;
   int64_t num_blocks = 0, max_blocks = 0;
-  std::vector<int64_t> query_start;      // int64 [num_seqs + 1]
-  std::vector<int64_t> context_lens;     // int64 [num_seqs]
-  std::vector<int32_t> block_tables;     // int32 [num_seqs, max_blocks]; -1 past a sequence's end
-  std::vector<float> q;                  // f32 [total_q, n_heads, head_dim]
-  std::vector<std::vector<float>> k, v;  // per sequence f32 [n_ctx, n_kv_heads, head_dim]
+  std::vector<int64_t> query_start;       // int64 [num_seqs + 1]
+  std::vector<int64_t> context_lens;      // int64 [num_seqs]
+  std::vector<int32_t> block_tables;      // int32 [num_seqs, max_blocks]; -1 past a sequence's end
+  std::vector<float> q;                   // f32 [total_q, n_heads, head_dim]
+  std::vector<std::vector<float>> k, v;   // per sequence f32 [n_ctx, n_kv_heads, head_dim]
   std::vector<uint8_t> k_cache, v_cache;  // dtype [num_blocks, block_size, n_kv_heads, head_dim]
 
-  int64_t num_seqs() const { return static_cast<int64_t>(context_lens.size()); }
-  int64_t total_q() const { return query_start.back(); }
-  float scale() const { return 1.0f / std::sqrt(static_cast<float>(c.head_dim)); }
+  int64_t NumSeqs() const { return static_cast<int64_t>(context_lens.size()); }
+  int64_t TotalQ() const { return query_start.back(); }
+  float Scale() const { return 1.0f / std::sqrt(static_cast<float>(c.head_dim)); }
 };
 
 PagedBatch MakeBatch(const std::vector<SeqShape>& seqs, const Config& c, uint32_t seed) {
@@ -133,7 +133,7 @@ PagedBatch MakeBatch(const std::vector<SeqShape>& seqs, const Config& c, uint32_
   b.k_cache.assign(cache_bytes, 0xFF);
   b.v_cache.assign(cache_bytes, 0xFF);
   b.block_tables.assign(seqs.size() * b.max_blocks, -1);
-  b.q = RandomVector(b.total_q() * c.n_heads * d, -1, 1, seed + 1);
+  b.q = RandomVector(b.TotalQ() * c.n_heads * d, -1, 1, seed + 1);
   size_t next_block = 0;
   for (size_t s = 0; s < seqs.size(); ++s) {
     const int64_t n_ctx = seqs[s].n_ctx;
@@ -162,8 +162,8 @@ using PagedAttentionFn = decltype(&ref::PagedAttention);
 std::vector<float> RunPaged(PagedAttentionFn fn, const PagedBatch& b) {
   std::vector<float> out(b.q.size(), std::numeric_limits<float>::quiet_NaN());
   fn(b.q.data(), b.k_cache.data(), b.v_cache.data(), b.c.dtype, b.c.block_size,
-     b.block_tables.data(), b.max_blocks, b.query_start.data(), b.context_lens.data(),
-     b.num_seqs(), out.data(), b.c.n_heads, b.c.n_kv_heads, b.c.head_dim, b.c.window, b.scale());
+     b.block_tables.data(), b.max_blocks, b.query_start.data(), b.context_lens.data(), b.NumSeqs(),
+     out.data(), b.c.n_heads, b.c.n_kv_heads, b.c.head_dim, b.c.window, b.Scale());
   return out;
 }
 
@@ -171,12 +171,12 @@ std::vector<float> RunPaged(PagedAttentionFn fn, const PagedBatch& b) {
 std::vector<float> RunContiguous(const PagedBatch& b) {
   std::vector<float> out(b.q.size(), std::numeric_limits<float>::quiet_NaN());
   const int64_t q_row = b.c.n_heads * b.c.head_dim;
-  for (int64_t s = 0; s < b.num_seqs(); ++s) {
+  for (int64_t s = 0; s < b.NumSeqs(); ++s) {
     const int64_t n_q = b.query_start[s + 1] - b.query_start[s];
     const int64_t n_ctx = b.context_lens[s];
     ref::Attention(b.q.data() + b.query_start[s] * q_row, b.k[s].data(), b.v[s].data(),
-                   out.data() + b.query_start[s] * q_row, n_q, n_ctx, b.c.n_heads,
-                   b.c.n_kv_heads, b.c.head_dim, n_ctx - n_q, b.c.window, b.scale());
+                   out.data() + b.query_start[s] * q_row, n_q, n_ctx, b.c.n_heads, b.c.n_kv_heads,
+                   b.c.head_dim, n_ctx - n_q, b.c.window, b.Scale());
   }
   return out;
 }
@@ -184,10 +184,10 @@ std::vector<float> RunContiguous(const PagedBatch& b) {
 // The fast-path tolerance of the header comment, per output element (by its sequence's n_ctx).
 std::vector<double> FastTol(const PagedBatch& b) {
   const int64_t d = b.c.head_dim;
-  const double score_err = (d + 2) * kEps * d * b.scale();
+  const double score_err = (d + 2) * kEps * d * b.Scale();
   std::vector<double> tol(b.q.size());
   const int64_t q_row = b.c.n_heads * d;
-  for (int64_t s = 0; s < b.num_seqs(); ++s) {
+  for (int64_t s = 0; s < b.NumSeqs(); ++s) {
     const double atol = 2 * score_err + (8 + 2 * b.context_lens[s]) * kEps;
     for (int64_t i = b.query_start[s] * q_row; i < b.query_start[s + 1] * q_row; ++i) {
       tol[i] = atol;
@@ -217,22 +217,23 @@ std::vector<Config> Configs(const std::vector<DType>& dtypes, const std::vector<
 
 // Decode (1 query), full prefill (n_q = n_ctx), chunked prefill continuing a cached prefix
 // (n_q < n_ctx), a single-key sequence, a sequence with no queries this step, mixed lengths.
-const std::vector<SeqShape> kMixedBatch = {{37, 1}, {1, 1}, {50, 50}, {70, 20},
-                                           {16, 3}, {12, 0}, {33, 1}, {21, 1}};
+std::vector<SeqShape> MixedBatch() {
+  return {{37, 1}, {1, 1}, {50, 50}, {70, 20}, {16, 3}, {12, 0}, {33, 1}, {21, 1}};
+}
 
 // ---------------------------------------------------------------------------------------------
 // WriteKv.
 
 TEST(WriteKv, RoundTripAndNegativeSlotsSkipped) {
-  const int64_t row = 2 * 40, num_slots = 12;  // 2 KV heads x head_dim 40; 3 blocks of 4
+  const int64_t row = int64_t{2} * 40, num_slots = 12;  // 2 KV heads x head_dim 40; 3 blocks of 4
   const std::vector<int64_t> slots = {3, -1, 0, 9, -5, 4, 11};
   const int64_t n = static_cast<int64_t>(slots.size());
   std::vector<float> k = RandomVector(n * row, -3, 3, 40);
   std::vector<float> v = RandomVector(n * row, -3, 3, 41);
   // Values that exercise rounding: ties (to even) in bf16 and f16, f16 overflow and subnormals.
-  const std::vector<float> special = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-11f,
-                                      65520.0f,       -1e6f,              0x1p-24f,
-                                      0x1p-25f,       -0.0f,              1e-30f};
+  const std::vector<float> special = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-11f, 65520.0f,
+                                      -1e6f,          0x1p-24f,           0x1p-25f,        -0.0f,
+                                      1e-30f};
   std::copy(special.begin(), special.end(), k.begin());
   std::copy(special.begin(), special.end(), v.begin() + 2 * row);
   for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
@@ -249,9 +250,10 @@ TEST(WriteKv, RoundTripAndNegativeSlotsSkipped) {
         for (const auto& [src, cache] : {std::pair{&k, &k_cache}, std::pair{&v, &v_cache}}) {
           const float x = (*src)[i * row + e];
           if (dtype == DType::kF32) {
-            float got;
+            uint32_t got, want;  // bits: -0.0f must stay -0.0f
             std::memcpy(&got, cache->data() + 4 * at, 4);
-            ASSERT_EQ(std::memcmp(&got, &x, 4), 0) << "token " << i << " elem " << e;
+            std::memcpy(&want, &x, 4);
+            ASSERT_EQ(got, want) << "token " << i << " elem " << e;
           } else {
             uint16_t got;
             std::memcpy(&got, cache->data() + 2 * at, 2);
@@ -279,7 +281,7 @@ TEST(RefPagedAttention, MatchesContiguousReference) {
   uint32_t seed = 100;
   for (const Config& c : Configs({DType::kF32}, {0, 7})) {
     SCOPED_TRACE(c.Name());
-    const PagedBatch b = MakeBatch(kMixedBatch, c, seed += 50);
+    const PagedBatch b = MakeBatch(MixedBatch(), c, seed += 50);
     const std::vector<float> want = RunContiguous(b);
     const std::vector<float> got = RunPaged(ref::PagedAttention, b);
     std::vector<double> tol(want.size());
@@ -294,7 +296,7 @@ TEST(RefPagedAttention, HalfCacheMatchesContiguousReferenceOnStoredValues) {
   for (DType dtype : {DType::kF16, DType::kBF16}) {
     const Config c{5, 8, 2, 40, 0, dtype};
     SCOPED_TRACE(c.Name());
-    const PagedBatch b = MakeBatch(kMixedBatch, c, seed += 50);
+    const PagedBatch b = MakeBatch(MixedBatch(), c, seed += 50);
     const std::vector<float> want = RunContiguous(b);
     const std::vector<float> got = RunPaged(ref::PagedAttention, b);
     std::vector<double> tol(want.size());
@@ -304,8 +306,9 @@ TEST(RefPagedAttention, HalfCacheMatchesContiguousReferenceOnStoredValues) {
 }
 
 TEST(Dispatch, PagedAttentionMatchesReference) {
-  const PagedBatch b = MakeBatch(kMixedBatch, {16, 8, 2, 64, 0, DType::kBF16}, 7);
-  ExpectWithin(RunPaged(PagedAttention, b), RunPaged(ref::PagedAttention, b), FastTol(b), "PagedAttention");
+  const PagedBatch b = MakeBatch(MixedBatch(), {16, 8, 2, 64, 0, DType::kBF16}, 7);
+  ExpectWithin(RunPaged(PagedAttention, b), RunPaged(ref::PagedAttention, b), FastTol(b),
+               "PagedAttention");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +334,7 @@ TEST_P(FastPagedAttentionTest, MatchesReferenceMixedBatch) {
   uint32_t seed = 1000;
   for (const Config& c : Configs({DType::kF32, DType::kF16, DType::kBF16}, {0, 7})) {
     SCOPED_TRACE(c.Name());
-    const PagedBatch b = MakeBatch(kMixedBatch, c, seed += 50);
+    const PagedBatch b = MakeBatch(MixedBatch(), c, seed += 50);
     ExpectWithin(RunPaged(fn_, b), RunPaged(ref::PagedAttention, b), FastTol(b), "PagedAttention");
   }
 }
@@ -345,7 +348,8 @@ TEST_P(FastPagedAttentionTest, MatchesReferenceLongContexts) {
       const Config c{16, 8, 2, 80, window, dtype};
       SCOPED_TRACE(c.Name());
       const PagedBatch b = MakeBatch(seqs, c, seed += 50);
-      ExpectWithin(RunPaged(fn_, b), RunPaged(ref::PagedAttention, b), FastTol(b), "PagedAttention");
+      ExpectWithin(RunPaged(fn_, b), RunPaged(ref::PagedAttention, b), FastTol(b),
+                   "PagedAttention");
     }
   }
 }
@@ -359,7 +363,8 @@ TEST_P(FastPagedAttentionTest, SplitsGroupAcrossThreads) {
     const Config c{16, 8, 1, 64, 0, dtype};
     SCOPED_TRACE(c.Name());
     const PagedBatch b = MakeBatch({{150, 1}}, c, 77);
-    ExpectWithin(RunPaged(fn_, b), RunPaged(ref::PagedAttention, b), FastTol(b), "PagedAttention MQA");
+    ExpectWithin(RunPaged(fn_, b), RunPaged(ref::PagedAttention, b), FastTol(b),
+                 "PagedAttention MQA");
   }
   omp_set_num_threads(saved_threads);
 }
@@ -373,7 +378,7 @@ TEST_P(FastPagedAttentionTest, SingleVisibleKeyIsExact) {
     const PagedBatch b = MakeBatch({{13, 6}, {7, 1}, {11, 11}}, c, 88);
     const std::vector<float> out = RunPaged(fn_, b);
     const int64_t d = c.head_dim, group = c.n_heads / c.n_kv_heads;
-    for (int64_t s = 0; s < b.num_seqs(); ++s) {
+    for (int64_t s = 0; s < b.NumSeqs(); ++s) {
       const int64_t n_q = b.query_start[s + 1] - b.query_start[s];
       for (int64_t i = 0; i < n_q; ++i) {
         const int64_t pos = b.context_lens[s] - n_q + i;

@@ -111,6 +111,7 @@ EngineStats EngineCore::stats() const {
   s.prefix_query_tokens = scheduler_->kv().query_tokens();
   s.prefix_hit_tokens = scheduler_->kv().hit_tokens();
   s.preemptions = scheduler_->num_preemptions();
+  s.free_blocks = scheduler_->kv().NumFreeBlocks();
   return s;
 }
 

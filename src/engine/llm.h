@@ -45,10 +45,12 @@ class LLM {
 
   EngineCore& engine() { return *engine_; }
   const std::vector<int32_t>& eos_token_ids() const { return eos_; }
+  const std::optional<Tokenizer>& tokenizer() const { return tokenizer_; }
+  // bad_words as token-id sequences (needs the tokenizer when there are any).
+  Result<std::vector<std::vector<int32_t>>> BadWordsIds(const SamplingParams& p) const;
 
  private:
   std::unique_ptr<EngineCore> engine_;
-  Result<std::vector<std::vector<int32_t>>> BadWordsIds(const SamplingParams& p) const;
 
   std::vector<int32_t> eos_;
   std::optional<Tokenizer> tokenizer_;
