@@ -2,6 +2,8 @@
 // tokenizer_config.json: tokenize, detokenize and render print exactly their result.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
@@ -72,6 +74,101 @@ TEST(TokenizeCli, BadInput) {
   r = RunLoom("tokenize --model " + (d.path() / "nothing").string() + " --text hi");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("tokenizer.json"), std::string::npos) << r.err;
+}
+
+// `loom render` reproduces the python3-jinja2 goldens (made with transformers' environment by
+// tools/goldens/chat_templates) through the real CLI: template from tokenizer_config.json or
+// --chat-template, special tokens from tokenizer_config.json, --tools, --chat-template-kwargs.
+void ExpectRenderMatchesGoldens(const fs::path& model, const std::string& golden_name,
+                                const std::optional<fs::path>& template_file) {
+  const nlohmann::json golden = testing::ReadJson(testing::SourceDir() / "tests/data/chat_templates/goldens" / (golden_name + ".json"));
+  // Key order matters to templates (tojson, dict iteration): keep the file's order.
+  std::ifstream in(testing::SourceDir() / "tests/data/chat_templates/conversations.json");
+  const nlohmann::ordered_json convs = nlohmann::ordered_json::parse(in);
+  TempDir d;
+  int checked = 0;
+  for (const auto& c : golden["cases"]) {
+    const nlohmann::ordered_json* conv = nullptr;
+    for (const auto& x : convs["conversations"]) {
+      if (x["id"] == c["conversation"]) conv = &x;
+    }
+    ASSERT_NE(conv, nullptr);
+    if ((*conv)["messages"].empty()) continue;  // the CLI needs at least one message
+    testing::WriteText(d.path() / "m.json", (*conv)["messages"].dump());
+    std::string args = "render --model " + model.string() + " --messages " + (d.path() / "m.json").string();
+    if (template_file) args += " --chat-template " + template_file->string();
+    if (c["add_generation_prompt"].get<bool>()) args += " --add-generation-prompt";
+    if (conv->contains("tools")) {
+      testing::WriteText(d.path() / "t.json", (*conv)["tools"].dump());
+      args += " --tools " + (d.path() / "t.json").string();
+    }
+    if (conv->contains("kwargs")) {
+      testing::WriteText(d.path() / "k.json", (*conv)["kwargs"].dump());
+      args += " --chat-template-kwargs \"$(cat " + (d.path() / "k.json").string() + ")\"";
+    }
+    const testing::CommandResult r = RunLoom(args);
+    const std::string where = golden_name + " / " + c["conversation"].get<std::string>() +
+                              (c["add_generation_prompt"].get<bool>() ? " +gen" : "");
+    if (c.contains("error")) {
+      EXPECT_EQ(r.exit_code, 1) << where;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << where << ": " << r.err;
+    } else if (c.contains("expected")) {
+      ASSERT_EQ(r.exit_code, 0) << where << ": " << r.err;
+      EXPECT_EQ(r.out, c["expected"].get<std::string>()) << where;  // exactly: no trailing newline
+    } else {
+      ASSERT_EQ(r.exit_code, 0) << where << ": " << r.err;
+      const std::string suffix = c["expected_suffix"];
+      EXPECT_TRUE(r.out.size() >= suffix.size() && r.out.compare(r.out.size() - suffix.size(), suffix.size(), suffix) == 0)
+          << where;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 40);
+}
+
+TEST(RenderCli, Llama3TemplateFromTokenizerConfig) {
+  TempDir d;
+  ExpectRenderMatchesGoldens(TokenizerOnly("tokenizer-llama3", d), "llama-3-instruct", std::nullopt);
+}
+
+TEST(RenderCli, Qwen3TemplateFileWithToolsAndReasoning) {
+  TempDir d;
+  ExpectRenderMatchesGoldens(TokenizerOnly("tokenizer-qwen3", d), "Qwen-Qwen3-0.6B",
+                             testing::SourceDir() / "../shared/testdata/chat_templates/Qwen-Qwen3-0.6B.jinja");
+}
+
+TEST(RenderCli, ContinueFinalMessage) {
+  TempDir d;
+  const fs::path m = TokenizerOnly("tokenizer-llama3", d);
+  testing::WriteText(d.path() / "m.json",
+                     R"([{"role": "user", "content": "Count to three."}, {"role": "assistant", "content": "One, two,  "}])");
+  const testing::CommandResult r = RunLoom("render --model " + m.string() + " --messages " +
+                                           (d.path() / "m.json").string() + " --continue-final-message");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The llama-3 template trims content, so (as transformers) the text ends at the stripped
+  // message: no <|eot_id|>, no trailing spaces.
+  const std::string want = "<|start_header_id|>assistant<|end_header_id|>\n\nOne, two,";
+  ASSERT_GE(r.out.size(), want.size());
+  EXPECT_EQ(r.out.substr(r.out.size() - want.size()), want) << r.out;
+  const testing::CommandResult both = RunLoom("render --model " + m.string() + " --messages " +
+                                              (d.path() / "m.json").string() + " --continue-final-message --add-generation-prompt");
+  EXPECT_EQ(both.exit_code, 1);
+}
+
+TEST(RenderCli, BadInput) {
+  TempDir d;
+  const fs::path m = TokenizerOnly("tokenizer-llama3", d);
+  testing::WriteText(d.path() / "bad.json", "{\"role\": \"user\"}");
+  testing::CommandResult r = RunLoom("render --model " + m.string() + " --messages " + (d.path() / "bad.json").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("JSON array"), std::string::npos) << r.err;
+  testing::WriteText(d.path() / "t.jinja", "{% for x in messages %}{{ x.content }");
+  testing::WriteText(d.path() / "m.json", "[{\"role\": \"user\", \"content\": \"hi\"}]");
+  r = RunLoom("render --model " + m.string() + " --messages " + (d.path() / "m.json").string() + " --chat-template " +
+              (d.path() / "t.jinja").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.out, "");
 }
 
 }  // namespace

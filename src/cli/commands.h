@@ -13,5 +13,6 @@ void AddModelsCommand(CLI::App& app, std::function<Status()>& run);
 void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
 void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
 void AddTokenizeCommands(CLI::App& app, std::function<Status()>& run);  // tokenize, detokenize
+void AddRenderCommand(CLI::App& app, std::function<Status()>& run);
 
 }  // namespace loom::cli

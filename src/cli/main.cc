@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   loom::cli::AddGenerateCommand(app, run);
   loom::cli::AddBenchCommand(app, run);
   loom::cli::AddTokenizeCommands(app, run);
+  loom::cli::AddRenderCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
