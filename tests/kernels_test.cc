@@ -326,17 +326,16 @@ struct FastKernels {
   decltype(&ref::Softmax) softmax;
   decltype(&ref::LogSoftmax) log_softmax;
   decltype(&ref::RopeNeox) rope_neox;
-  decltype(&ref::Attention) attention;
 };
 
 FastKernels KernelsFor(Isa isa) {
   if (isa == Isa::kAvx512) {
     return {avx512::MatMul,   avx512::RmsNorm,  avx512::SiluMul, avx512::Silu,
             avx512::GeluErf,  avx512::GeluTanh, avx512::Softmax, avx512::LogSoftmax,
-            avx512::RopeNeox, avx512::Attention};
+            avx512::RopeNeox};
   }
   return {avx2::MatMul,   avx2::RmsNorm, avx2::SiluMul,    avx2::Silu,     avx2::GeluErf,
-          avx2::GeluTanh, avx2::Softmax, avx2::LogSoftmax, avx2::RopeNeox, avx2::Attention};
+          avx2::GeluTanh, avx2::Softmax, avx2::LogSoftmax, avx2::RopeNeox};
 }
 
 class FastKernelTest : public ::testing::TestWithParam<Isa> {
@@ -597,85 +596,6 @@ TEST_P(FastKernelTest, RopeNeox) {
           1e-30;
     }
     ExpectWithin(got, want, tol, "RopeNeox");
-  }
-}
-
-struct AttentionCase {
-  int64_t n_q, n_kv, q_pos0, window, head_dim;
-};
-
-TEST_P(FastKernelTest, Attention) {
-  // q, k, v uniform in [-1, 1]. Scores: dot of length d, error <= (d + 2) eps * d * scale
-  // (sum |q k| <= d). Probabilities inherit ~2x that (the score and the max), plus exp and the
-  // normaliser over n_visible terms, (8 + n_kv) eps relative. The output is a convex
-  // combination of |v| <= 1, accumulated over n_kv terms: + n_kv eps absolute.
-  const int64_t n_heads = 8, n_kv_heads = 2;
-  const std::vector<AttentionCase> cases = {
-      {1, 37, 36, 0, 64},     {1, 37, 36, 5, 64},   {29, 29, 0, 0, 64}, {29, 29, 0, 5, 64},
-      {1, 37, 36, 0, 80},     {29, 29, 0, 7, 80},   {1, 37, 36, 0, 40}, {29, 29, 0, 0, 40},
-      {29, 29, 0, 5, 40},     {4, 14, 10, 0, 64},   {4, 14, 10, 3, 40}, {1, 300, 299, 0, 64},
-      {1, 300, 299, 200, 40}, {300, 300, 0, 0, 64}, {1, 1, 0, 0, 64},   {3, 20, 5, 0, 40},
-  };
-  uint32_t seed = 700;
-  for (const AttentionCase& c : cases) {
-    SCOPED_TRACE("n_q=" + std::to_string(c.n_q) + " n_kv=" + std::to_string(c.n_kv) +
-                 " q_pos0=" + std::to_string(c.q_pos0) + " window=" + std::to_string(c.window) +
-                 " head_dim=" + std::to_string(c.head_dim));
-    const int64_t d = c.head_dim;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    const std::vector<float> q = RandomVector(c.n_q * n_heads * d, -1, 1, ++seed);
-    const std::vector<float> k = RandomVector(c.n_kv * n_kv_heads * d, -1, 1, ++seed);
-    const std::vector<float> v = RandomVector(c.n_kv * n_kv_heads * d, -1, 1, ++seed);
-    std::vector<float> got(q.size(), std::numeric_limits<float>::quiet_NaN());
-    std::vector<float> want(q.size());
-    k_.attention(q.data(), k.data(), v.data(), got.data(), c.n_q, c.n_kv, n_heads, n_kv_heads, d,
-                 c.q_pos0, c.window, scale);
-    ref::Attention(q.data(), k.data(), v.data(), want.data(), c.n_q, c.n_kv, n_heads, n_kv_heads, d,
-                   c.q_pos0, c.window, scale);
-    const double score_err = (d + 2) * kEps * d * scale;
-    const double atol = 2 * score_err + (8 + 2 * c.n_kv) * kEps;
-    ExpectWithin(got, want, RelTol(want, 0, atol), "Attention");
-  }
-}
-
-TEST_P(FastKernelTest, AttentionSplitsGroupsAcrossThreads) {
-  // One KV head (MQA) gives a decode step a single GQA group; with 3 threads the fast path splits
-  // its 8 query heads into head sets of 3, 3 and 2. Same tolerance derivation as above.
-  const int saved_threads = omp_get_max_threads();
-  omp_set_num_threads(3);
-  const int64_t n_heads = 8, n_kv_heads = 1, d = 64, n_kv = 150;
-  const float scale = 0.125f;
-  for (int64_t n_q : {1, 2}) {
-    SCOPED_TRACE("n_q=" + std::to_string(n_q));
-    const std::vector<float> q = RandomVector(n_q * n_heads * d, -1, 1, 900);
-    const std::vector<float> k = RandomVector(n_kv * n_kv_heads * d, -1, 1, 901);
-    const std::vector<float> v = RandomVector(n_kv * n_kv_heads * d, -1, 1, 902);
-    std::vector<float> got(q.size()), want(q.size());
-    k_.attention(q.data(), k.data(), v.data(), got.data(), n_q, n_kv, n_heads, n_kv_heads, d,
-                 n_kv - n_q, 0, scale);
-    ref::Attention(q.data(), k.data(), v.data(), want.data(), n_q, n_kv, n_heads, n_kv_heads, d,
-                   n_kv - n_q, 0, scale);
-    const double atol = 2 * (d + 2) * kEps * d * scale + (8 + 2 * n_kv) * kEps;
-    ExpectWithin(got, want, RelTol(want, 0, atol), "Attention MQA");
-  }
-  omp_set_num_threads(saved_threads);
-}
-
-TEST_P(FastKernelTest, AttentionSingleVisibleKeyIsExact) {
-  // Window 1: each query sees only its own position, so softmax weight is exactly 1 and the
-  // output must equal v bit for bit.
-  const int64_t n_heads = 8, n_kv_heads = 2, d = 40, n = 6;
-  const std::vector<float> q = RandomVector(n * n_heads * d, -1, 1, 800);
-  const std::vector<float> k = RandomVector(n * n_kv_heads * d, -1, 1, 801);
-  const std::vector<float> v = RandomVector(n * n_kv_heads * d, -1, 1, 802);
-  std::vector<float> out(q.size());
-  k_.attention(q.data(), k.data(), v.data(), out.data(), n, n, n_heads, n_kv_heads, d, 0, 1, 0.3f);
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t h = 0; h < n_heads; ++h) {
-      for (int64_t i = 0; i < d; ++i) {
-        ASSERT_EQ(out[(t * n_heads + h) * d + i], v[(t * n_kv_heads + h / 4) * d + i]);
-      }
-    }
   }
 }
 

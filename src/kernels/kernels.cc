@@ -19,14 +19,13 @@ struct KernelTable {
   decltype(&ref::Softmax) softmax;
   decltype(&ref::LogSoftmax) log_softmax;
   decltype(&ref::RopeNeox) rope_neox;
-  decltype(&ref::Attention) attention;
   decltype(&ref::PagedAttention) paged_attention;
 };
 
 #define LOOM_KERNEL_TABLE(ns)                                                               \
   KernelTable {                                                                             \
     ns::MatMul, ns::RmsNorm, ns::SiluMul, ns::Silu, ns::GeluErf, ns::GeluTanh, ns::Softmax, \
-        ns::LogSoftmax, ns::RopeNeox, ns::Attention, ns::PagedAttention                     \
+        ns::LogSoftmax, ns::RopeNeox, ns::PagedAttention                                    \
   }
 
 const KernelTable& Table() {
@@ -74,12 +73,6 @@ void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols) {
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim) {
   Table().rope_neox(x, cos, sin, n_tokens, n_heads, head_dim);
-}
-
-void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
-               int64_t window, float scale) {
-  Table().attention(q, k, v, out, n_q, n_kv, n_heads, n_kv_heads, head_dim, q_pos0, window, scale);
 }
 
 // A conversion and copy of n rows, bound by memory: the scalar loop is the only implementation.

@@ -35,16 +35,6 @@ void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim);
 
-// Causal multi-head attention with grouped KV heads and an optional sliding window.
-//   q   [n_q, n_heads, head_dim]; query i sits at position q_pos0 + i
-//   k,v [n_kv, n_kv_heads, head_dim]; key j sits at position j (n_kv >= q_pos0 + n_q)
-//   out [n_q, n_heads, head_dim]
-// Query head h reads KV head h / (n_heads / n_kv_heads). Query at p sees key j iff j <= p and
-// (window <= 0 or p - j < window). scores = q·k * scale, softmax in f32.
-void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
-               int64_t window, float scale);
-
 // Paged KV cache. Layout per layer and per K / V: [num_blocks, block_size, n_kv_heads, head_dim]
 // in kv_dtype (f32, f16 or bf16). Slot s = block * block_size + offset addresses one token's row
 // of row_elems = n_kv_heads * head_dim elements.

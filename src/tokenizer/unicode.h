@@ -4,6 +4,8 @@
 // (the reference implementation the goldens come from) are named Js*.
 #pragma once
 
+#include "core/utf8.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,7 +53,7 @@ inline char32_t PrevCodePoint(std::string_view s, size_t& i) {
   return cp;
 }
 
-void AppendUtf8(std::string& out, char32_t cp);
+using ::loom::AppendUtf8;
 size_t CountCodePoints(std::string_view s);
 
 // Strict validation: no overlongs, no surrogates, nothing above U+10FFFF.

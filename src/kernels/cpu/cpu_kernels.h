@@ -22,9 +22,6 @@ void Softmax(float* x, int64_t rows, int64_t cols);
 void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim);
-void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
-               int64_t window, float scale);
 
 void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
                     int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,
@@ -47,9 +44,6 @@ void Softmax(float* x, int64_t rows, int64_t cols);
 void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim);
-void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
-               int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
-               int64_t window, float scale);
 
 void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
                     int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,

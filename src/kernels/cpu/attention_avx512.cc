@@ -1,5 +1,0 @@
-// Attention for avx512; the body is in attention_impl.h.
-#define LOOM_ISA avx512
-#include "kernels/cpu/vec_avx512.h"
-// (vec header first: the impl templates are written against it)
-#include "kernels/cpu/attention_impl.h"
