@@ -34,40 +34,11 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/dispatch.h"
 #include "kernels/ref/ref.h"
+#include "kernel_test_util.h"
 
 namespace loom::kernels {
 namespace {
 
-constexpr double kEps = FLT_EPSILON;  // 2u
-
-std::vector<float> RandomVector(int64_t n, float lo, float hi, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-// Checks |got[i] - want[i]| <= tol[i] for all i; reports the count and the worst offender.
-void ExpectWithin(const std::vector<float>& got, const std::vector<float>& want,
-                  const std::vector<double>& tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  ASSERT_EQ(got.size(), tol.size()) << what;
-  int64_t bad = 0;
-  int64_t worst = -1;
-  double worst_ratio = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
-    const double ratio = err / tol[i];
-    if (!(err <= tol[i])) ++bad;  // also catches NaN
-    if (!(ratio <= worst_ratio)) {
-      worst_ratio = ratio;
-      worst = static_cast<int64_t>(i);
-    }
-  }
-  EXPECT_EQ(bad, 0) << what << ": worst at " << worst << " got " << got[worst] << " want "
-                    << want[worst] << " tol " << tol[worst] << " (err/tol " << worst_ratio << ")";
-}
 
 // Tolerance rtol |want| + atol per element.
 std::vector<double> RelTol(const std::vector<float>& want, double rtol, double atol) {
