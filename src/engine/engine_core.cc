@@ -183,7 +183,9 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
     in.params = &st.req.params;
     in.prompt = std::span<const int32_t>(r->tokens).first(r->num_prompt_tokens);
     in.output = r->output();
-    in.eos_token_ids = st.req.params.ignore_eos ? std::vector<int32_t>{} : st.req.eos_token_ids;
+    // As vLLM, EOS is held back until min_tokens even under ignore_eos (it joins
+    // all_stop_token_ids either way); ignore_eos only stops EOS from ending the request.
+    in.eos_token_ids = st.req.eos_token_ids;
     in.bad_words_ids = &st.req.bad_words_ids;
     in.generator = &st.generator;
     inputs.push_back(std::move(in));
