@@ -101,4 +101,37 @@ inline CommandResult RunLoom(const std::string& args) {
   return r;
 }
 
+// A byte-level BPE tokenizer with no merges: token id = byte value (GPT-2's byte-to-unicode
+// alphabet), so any 256-token checkpoint can talk text.
+inline void WriteByteTokenizer(const fs::path& dir) {
+  nlohmann::ordered_json vocab = nlohmann::ordered_json::object();
+  for (int b = 0; b < 256; ++b) {
+    int cp = b;
+    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+    if (!printable) {
+      int n = 0;
+      for (int x = 0; x < b; ++x) n += ((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174)) ? 0 : 1;
+      cp = 256 + n;
+    }
+    std::string utf8;
+    if (cp < 0x80) {
+      utf8 = std::string(1, static_cast<char>(cp));
+    } else {
+      utf8 = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    }
+    vocab[utf8] = b;
+  }
+  const nlohmann::ordered_json tok = {
+      {"version", "1.0"},
+      {"added_tokens", nlohmann::ordered_json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+                 {"merges", nlohmann::ordered_json::array()}}}};
+  WriteText(dir / "tokenizer.json", tok.dump());
+}
+
 }  // namespace loom::testing

@@ -14,5 +14,6 @@ void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
 void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
 void AddTokenizeCommands(CLI::App& app, std::function<Status()>& run);  // tokenize, detokenize
 void AddRenderCommand(CLI::App& app, std::function<Status()>& run);
+void AddServeCommand(CLI::App& app, std::function<Status()>& run);
 
 }  // namespace loom::cli

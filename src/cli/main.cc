@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   loom::cli::AddBenchCommand(app, run);
   loom::cli::AddTokenizeCommands(app, run);
   loom::cli::AddRenderCommand(app, run);
+  loom::cli::AddServeCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

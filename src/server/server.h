@@ -1,0 +1,51 @@
+// The OpenAI-compatible HTTP server (vLLM's api_server): routes, request parsing, SSE streaming.
+// Generation runs on the AsyncEngine's thread; HTTP worker threads only parse, wait on streams
+// and write. A client that disconnects mid-stream aborts its request at once.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/async_engine.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace loom::server {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 8000;
+  std::string served_model_name;
+  std::optional<std::string> api_key;
+  std::string chat_template;     // the template text (may be empty: no chat endpoint)
+  nlohmann::ordered_json tokenizer_config = nlohmann::ordered_json::object();
+  size_t max_body_bytes = 32 << 20;
+  int threads = 64;  // HTTP workers: each open stream holds one
+};
+
+class Server {
+ public:
+  Server(std::unique_ptr<AsyncEngine> engine, ServerConfig config);
+  ~Server();
+
+  // Binds; the port actually bound (useful with port 0) or an error.
+  Result<int> Bind();
+  // Serves until Stop() (blocking).
+  void Listen();
+  void Stop();
+
+ private:
+  void Routes();
+
+  std::unique_ptr<AsyncEngine> engine_;
+  ServerConfig config_;
+  std::unique_ptr<httplib::Server> http_;
+  int64_t created_ = 0;
+  std::atomic<uint64_t> next_id_{0};
+};
+
+}  // namespace loom::server
