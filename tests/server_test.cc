@@ -15,6 +15,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+constexpr const char* kChatMl =
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -31,6 +35,7 @@ class ServerTest : public ::testing::Test {
     sc.port = 0;
     sc.served_model_name = "tiny";
     sc.api_key = "secret";
+    sc.chat_template = kChatMl;
     server_ = std::make_unique<server::Server>(std::make_unique<AsyncEngine>(std::move(*llm)), sc);
     Result<int> port = server_->Bind();
     ASSERT_TRUE(port.ok());
@@ -114,6 +119,42 @@ TEST_F(ServerTest, StreamingConcatenatesToTheSameText) {
   EXPECT_EQ(text[0], want);
   EXPECT_EQ(text[1], want);  // greedy: both choices agree
   EXPECT_EQ(usage["completion_tokens"], 24);
+}
+
+TEST_F(ServerTest, ChatCompletionRendersTheTemplate) {
+  auto [status, body] = Post("/v1/chat/completions",
+                             R"({"messages": [{"role": "user", "content": "Hi"}], "max_completion_tokens": 6,
+                                 "temperature": 0, "ignore_eos": true})");
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["choices"][0]["message"]["role"], "assistant");
+  const std::string prompt = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+  EXPECT_EQ(body["choices"][0]["message"]["content"], json(Offline(prompt, 6)));
+  EXPECT_EQ(body["usage"]["prompt_tokens"], static_cast<int>(prompt.size()));  // one token per byte
+  EXPECT_EQ(body["usage"]["completion_tokens"], 6);
+
+  auto r = client_->Post("/v1/chat/completions",
+                         R"({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "temperature": 0,
+                             "ignore_eos": true, "stream": true})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  std::string text;
+  size_t pos = 0;
+  bool role = false, done = false;
+  while ((pos = r->body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = r->body.find("\n\n", pos);
+    const std::string data = r->body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    const json delta = json::parse(data)["choices"][0]["delta"];
+    role |= delta.value("role", "") == "assistant";
+    text += delta.value("content", "");
+  }
+  EXPECT_TRUE(role && done);
+  EXPECT_EQ(json(text), body["choices"][0]["message"]["content"]);
 }
 
 TEST_F(ServerTest, ErrorsAreOpenAIJson) {

@@ -190,6 +190,100 @@ void Server::Routes() {
         });
   });
 
+  s.Post("/v1/chat/completions", [this, parse, model_name](const httplib::Request& req, httplib::Response& res) {
+    json body;
+    if (!parse(req, res, &body)) return;
+    if (config_.chat_template.empty()) {
+      return Fail(res, {400, "this model has no chat template; start the server with --chat-template", "BadRequestError", ""});
+    }
+    if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
+      return Fail(res, {400, "`messages` must be a non-empty list", "BadRequestError", "messages"});
+    }
+    // Key order matters to templates (tojson of tools): re-parse the body keeping it.
+    const ordered_json ob = ordered_json::parse(req.body, nullptr, false);
+    ChatTemplateRequest chat;
+    chat.messages = ob["messages"];
+    if (ob.contains("tools") && ob["tools"].is_array()) chat.tools = ob["tools"];
+    chat.add_generation_prompt = ob.value("add_generation_prompt", true);
+    chat.continue_final_message = ob.value("continue_final_message", false);
+    if (chat.continue_final_message && !ob.contains("add_generation_prompt")) chat.add_generation_prompt = false;
+    if (ob.contains("chat_template_kwargs") && ob["chat_template_kwargs"].is_object()) chat.extra_kwargs = ob["chat_template_kwargs"];
+    Result<std::string> prompt = RenderChat(config_.chat_template, config_.tokenizer_config, chat);
+    if (!prompt.ok()) return Fail(res, ApiError::From(prompt.status()));
+    const std::optional<Tokenizer>& tok = engine_->llm().tokenizer();
+    if (!tok) return Fail(res, {400, "this model has no tokenizer", "BadRequestError", ""});
+    // The template already placed BOS and friends: no special tokens are added again (vLLM).
+    Result<Encoding> enc = tok->Encode(*prompt, std::nullopt, /*add_special_tokens=*/false);
+    if (!enc.ok()) return Fail(res, ApiError::From(enc.status()));
+    // max_completion_tokens is the chat name of max_tokens; unset means "until the context is full".
+    json pj = body;
+    if (pj.contains("max_completion_tokens")) pj["max_tokens"] = pj["max_completion_tokens"];
+    if (!pj.contains("max_tokens")) pj["max_tokens"] = nullptr;
+    if (pj.value("logprobs", false) == true) pj["logprobs"] = pj.value("top_logprobs", 0);
+    else pj.erase("logprobs");
+    Result<SamplingParams> params = SamplingParams::FromJson(pj);
+    if (!params.ok()) return Fail(res, ApiError::From(params.status()));
+    const std::vector<std::vector<int32_t>> prompts = {enc->ids};
+    Result<std::vector<std::shared_ptr<RequestStream>>> streams = StartChoices(*engine_, prompts, *params);
+    if (!streams.ok()) return Fail(res, ApiError::From(streams.status()));
+    const std::string id = fmt::format("chatcmpl-{}", next_id_++);
+    const size_t prompt_tokens = enc->ids.size() * std::max(1, params->n);
+
+    if (!body.value("stream", false)) {
+      std::vector<Choice> choices = Collect(*streams);
+      json arr = json::array();
+      size_t completion_tokens = 0;
+      for (const Choice& c : choices) {
+        completion_tokens += c.token_ids.size();
+        arr.push_back({{"index", c.index},
+                       {"message", {{"role", "assistant"}, {"content", c.text}}},
+                       {"logprobs", nullptr},
+                       {"finish_reason", Reason(c.finish_reason)}});
+      }
+      return Reply(res, 200, {{"id", id}, {"object", "chat.completion"}, {"created", created_}, {"model", model_name},
+                              {"choices", arr}, {"usage", Usage(prompt_tokens, completion_tokens)}});
+    }
+    const bool include_usage = body.contains("stream_options") && body["stream_options"].is_object() &&
+                               body["stream_options"].value("include_usage", false);
+    auto streams_ptr = std::make_shared<std::vector<std::shared_ptr<RequestStream>>>(std::move(*streams));
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, streams_ptr, id, model_name, include_usage, prompt_tokens](size_t, httplib::DataSink& sink) {
+          auto send = [&](const json& chunk) {
+            const std::string line = "data: " + Dump(chunk) + "\n\n";
+            return sink.write(line.data(), line.size());
+          };
+          const json head = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_name}};
+          // As OpenAI: the first chunk of each choice carries the role.
+          for (size_t i = 0; i < streams_ptr->size(); ++i) {
+            json c = head;
+            c["choices"] = json::array({{{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"logprobs", nullptr},
+                                         {"finish_reason", nullptr}}});
+            send(c);
+          }
+          size_t completion_tokens = 0;
+          const bool ok = Forward(*engine_, *streams_ptr, [&](int index, const StreamDelta& d) {
+            completion_tokens += d.token_ids.size();
+            json c = head;
+            c["choices"] = json::array({{{"index", index}, {"delta", d.text.empty() ? json::object() : json{{"content", d.text}}},
+                                         {"logprobs", nullptr},
+                                         {"finish_reason", d.finished ? json(Reason(d.finish_reason)) : json(nullptr)}}});
+            return send(c);
+          });
+          if (ok) {
+            if (include_usage) {
+              json u = head;
+              u["choices"] = json::array();
+              u["usage"] = Usage(prompt_tokens, completion_tokens);
+              send(u);
+            }
+            const std::string done = "data: [DONE]\n\n";
+            sink.write(done.data(), done.size());
+          }
+          sink.done();
+          return ok;
+        });
+  });
+
   s.Post("/tokenize", [this, parse](const httplib::Request& req, httplib::Response& res) {
     json body;
     if (!parse(req, res, &body)) return;
