@@ -196,5 +196,14 @@ TEST_F(ServerTest, ModelsTokenizeDetokenizeHealth) {
   EXPECT_EQ(client_->Get("/health")->status, 200);
 }
 
+TEST_F(ServerTest, MetricsShowNothingHeldAfterRequests) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Post("/v1/completions", R"({"prompt": "abc", "max_tokens": 4})").first, 200);
+  auto r = client_->Get("/metrics");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("loom:kv_cache_usage_perc{model_name=\"tiny\"} 0\n"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("loom:generation_tokens_total{model_name=\"tiny\"} 12\n"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("loom:num_requests_running{model_name=\"tiny\"} 0\n"), std::string::npos) << r->body;
+}
+
 }  // namespace
 }  // namespace loom

@@ -115,12 +115,27 @@ void AsyncEngine::RunStep() {
     streams_.clear();
     return;
   }
+  // Stop strings may still abort a request below; finished ones already freed their blocks, so
+  // publish the counters before any client can see its last delta.
+  const auto publish = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_ = engine.stats();
+  };
+  for (const RequestOutput& o : *step) {
+    if (o.finished) {
+      publish();
+      break;
+    }
+  }
   for (RequestOutput& o : *step) {
     auto it = streams_.find(o.id);
     if (it == streams_.end()) continue;
     const OutputProcessor::Delta text = detok_.Process(o);
     if (text.stopped) {
-      if (!o.finished) engine.Abort(o.id);
+      if (!o.finished) {
+        engine.Abort(o.id);
+        publish();
+      }
       o.finished = true;
       o.finish_reason = FinishReason::kStop;
     }

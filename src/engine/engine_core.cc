@@ -112,6 +112,9 @@ EngineStats EngineCore::stats() const {
   s.prefix_hit_tokens = scheduler_->kv().hit_tokens();
   s.preemptions = scheduler_->num_preemptions();
   s.free_blocks = scheduler_->kv().NumFreeBlocks();
+  s.total_blocks = scheduler_->kv().num_blocks();
+  s.num_running = scheduler_->num_running();
+  s.num_waiting = scheduler_->num_waiting();
   return s;
 }
 

@@ -50,6 +50,9 @@ struct EngineStats {
   int64_t prefix_hit_tokens = 0;
   int64_t preemptions = 0;
   int64_t free_blocks = 0;        // KV blocks not held by any request (cached ones included)
+  int64_t total_blocks = 0;
+  int64_t num_running = 0;
+  int64_t num_waiting = 0;
   int64_t steps = 0;
   int64_t prompt_tokens = 0;      // computed (not cached) prompt tokens
   int64_t generated_tokens = 0;

@@ -284,6 +284,27 @@ void Server::Routes() {
         });
   });
 
+  // Prometheus text with vLLM's metric names under the loom: prefix.
+  s.Get("/metrics", [this, model_name](const httplib::Request&, httplib::Response& res) {
+    const EngineStats st = engine_->stats();
+    const std::string label = fmt::format("{{model_name=\"{}\"}}", model_name);
+    std::string out;
+    auto metric = [&](const char* name, const char* type, const char* help, double v) {
+      out += fmt::format("# HELP loom:{} {}\n# TYPE loom:{} {}\nloom:{}{} {}\n", name, help, name, type, name, label, v);
+    };
+    metric("num_requests_running", "gauge", "Requests in the running batch.", static_cast<double>(st.num_running));
+    metric("num_requests_waiting", "gauge", "Requests waiting to be scheduled.", static_cast<double>(st.num_waiting));
+    metric("kv_cache_usage_perc", "gauge", "Fraction of KV blocks held by requests (1 = full).",
+           st.total_blocks == 0 ? 0.0 : 1.0 - static_cast<double>(st.free_blocks) / st.total_blocks);
+    metric("prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.",
+           static_cast<double>(st.prefix_query_tokens));
+    metric("prefix_cache_hits_total", "counter", "Prompt tokens found in the prefix cache.", static_cast<double>(st.prefix_hit_tokens));
+    metric("prompt_tokens_total", "counter", "Prompt tokens computed.", static_cast<double>(st.prompt_tokens));
+    metric("generation_tokens_total", "counter", "Tokens generated.", static_cast<double>(st.generated_tokens));
+    metric("num_preemptions_total", "counter", "Requests preempted by recompute.", static_cast<double>(st.preemptions));
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+
   s.Post("/tokenize", [this, parse](const httplib::Request& req, httplib::Response& res) {
     json body;
     if (!parse(req, res, &body)) return;
