@@ -1,5 +1,5 @@
 # Front door. `make test` on a fresh Debian 12 machine (as root) installs, builds and tests.
-.PHONY: all deps reference-deps build test test-debug goldens format clean
+.PHONY: all deps reference-deps build test test-debug serve goldens format clean
 
 all: build
 
@@ -16,6 +16,12 @@ build: deps
 
 test: build
 	ctest --preset release
+
+# Serves the built-in model (models/builtin) on port 8000; `make serve MODEL=dir PORT=n` for others.
+MODEL ?=
+PORT ?= 8000
+serve: build
+	build/loom serve $(MODEL) --port $(PORT)
 
 test-debug: deps
 	cmake --preset debug
