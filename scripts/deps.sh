@@ -2,6 +2,7 @@
 # The one list of Debian packages Loom needs. Idempotent; run as root.
 #   scripts/deps.sh             build + test dependencies
 #   scripts/deps.sh --reference also the PyTorch reference used to regenerate goldens
+#   scripts/deps.sh --train     also what tools/train_demo needs to retrain the built-in model
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,9 @@ packages=(
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--reference" ]]; then
   packages+=(python3-torch python3-numpy)
+fi
+if [[ "${1:-}" == "--train" ]]; then  # tools/train_demo: the built-in model
+  packages+=(python3-torch python3-numpy bible-kjv-text bible-kjv libopenblas0-pthread)
 fi
 
 missing=()

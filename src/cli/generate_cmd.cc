@@ -89,6 +89,7 @@ json CompletionJson(const CompletionOutput& c, const SamplingParams& p) {
 Status RunGenerate(Options o) {
   SetNumThreads(o.threads);
   FinishEngineFlags(o.engine, o.policy, o.no_prefix_caching);
+  if (o.model.empty()) o.model = LOOM_BUILTIN_MODEL_DIR;
   const int sources = o.prompt.has_value() + o.prompt_ids.has_value() + o.prompts_file.has_value();
   if (sources != 1) return InvalidArgument("pass exactly one of --prompt, --prompt-ids and --prompts");
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(o.model));
@@ -188,7 +189,7 @@ Status RunGenerate(Options o) {
 void AddGenerateCommand(CLI::App& app, std::function<Status()>& run) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate continuations of prompts through the engine");
   auto o = std::make_shared<Options>();
-  cmd->add_option("--model", o->model, "Hugging Face checkpoint directory")->required();
+  cmd->add_option("--model", o->model, "Hugging Face checkpoint directory (default: the built-in model)");
   cmd->add_option("--prompt", o->prompt, "Prompt text (needs tokenizer files)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt token ids, comma-separated");
   cmd->add_option("--prompts", o->prompts_file, "JSONL file: one prompt and its sampling parameters per line");
