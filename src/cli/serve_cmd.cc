@@ -39,7 +39,10 @@ void OnSignal(int) {
 Status RunServe(Options o) {
   SetNumThreads(o.threads);
   FinishEngineFlags(o.engine, o.policy, o.no_prefix_caching);
-  if (o.model.empty()) o.model = LOOM_BUILTIN_MODEL_DIR;
+  if (o.model.empty()) {
+    o.model = LOOM_BUILTIN_MODEL_DIR;
+    if (!o.served_model_name) o.served_model_name = "builtin";
+  }
   if (!o.api_key) {
     if (const char* env = std::getenv("LOOM_API_KEY")) o.api_key = env;
   }
