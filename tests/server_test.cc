@@ -190,6 +190,9 @@ TEST_F(ServerTest, ModelsTokenizeDetokenizeHealth) {
   EXPECT_EQ(st, 200);
   EXPECT_EQ(tok["tokens"], json({72, 105, 33}));
   EXPECT_EQ(tok["count"], 3);
+  auto [st3, chat] = Post("/tokenize", R"({"messages": [{"role": "user", "content": "Hi"}]})");
+  EXPECT_EQ(st3, 200);
+  EXPECT_EQ(chat["count"], std::string("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n").size());
   auto [st2, detok] = Post("/detokenize", R"({"tokens": [72, 105, 33]})");
   EXPECT_EQ(st2, 200);
   EXPECT_EQ(detok["prompt"], "Hi!");

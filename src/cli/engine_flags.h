@@ -17,7 +17,8 @@ inline void AddEngineFlags(CLI::App* cmd, EngineConfig& c, std::string& policy, 
   cmd->add_option("--block-size", c.block_size, "Tokens per KV block")->check(CLI::PositiveNumber);
   cmd->add_option("--max-model-len", c.max_model_len, "Context length (default: from config.json)")
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--no-enable-prefix-caching", no_prefix_caching, "Disable prefix caching");
+  cmd->add_flag("--no-enable-prefix-caching,!--enable-prefix-caching", no_prefix_caching,
+                "Prefix caching (on by default; --no-enable-prefix-caching disables it)");
   cmd->add_option("--scheduling-policy", policy, "default, or legacy (whole prompts, no prefix caching)")
       ->check(CLI::IsMember({"default", "legacy"}));
 }

@@ -308,10 +308,21 @@ void Server::Routes() {
   s.Post("/tokenize", [this, parse](const httplib::Request& req, httplib::Response& res) {
     json body;
     if (!parse(req, res, &body)) return;
-    if (!body.contains("prompt") || !body["prompt"].is_string()) {
-      return Fail(res, {400, "tokenize needs a string `prompt`", "BadRequestError", "prompt"});
+    Result<std::vector<int32_t>> ids = InvalidArgument("tokenize needs a string `prompt` or a list of `messages`");
+    if (body.contains("prompt") && body["prompt"].is_string()) {
+      ids = engine_->llm().Encode(body["prompt"].get<std::string>());
+    } else if (body.contains("messages") && body["messages"].is_array() && engine_->llm().tokenizer()) {
+      // As vLLM: the chat prompt the template renders, without adding special tokens again.
+      const ordered_json ob = ordered_json::parse(req.body, nullptr, false);
+      ChatTemplateRequest chat;
+      chat.messages = ob["messages"];
+      chat.add_generation_prompt = ob.value("add_generation_prompt", true);
+      Result<std::string> prompt = RenderChat(config_.chat_template, config_.tokenizer_config, chat);
+      if (!prompt.ok()) return Fail(res, ApiError::From(prompt.status()));
+      Result<Encoding> enc = engine_->llm().tokenizer()->Encode(*prompt, std::nullopt, false);
+      if (!enc.ok()) return Fail(res, ApiError::From(enc.status()));
+      ids = enc->ids;
     }
-    Result<std::vector<int32_t>> ids = engine_->llm().Encode(body["prompt"].get<std::string>());
     if (!ids.ok()) return Fail(res, ApiError::From(ids.status()));
     Reply(res, 200, {{"count", ids->size()}, {"max_model_len", engine_->llm().engine().max_model_len()}, {"tokens", *ids}});
   });
