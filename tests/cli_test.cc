@@ -11,13 +11,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::RunLoom;
+using testing::Join;
 using testing::TempDir;
-
-std::string Join(const std::vector<int>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
-}
 
 // Copies a committed checkpoint so a test can damage it.
 fs::path CopyModel(const std::string& name, const TempDir& d) {

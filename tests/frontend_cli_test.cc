@@ -12,6 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::RunLoom;
+using testing::Join;
 using testing::TempDir;
 
 // Copies just the tokenizer files of an npm tokenizer package (installed by `make deps`).
@@ -21,12 +22,6 @@ fs::path TokenizerOnly(const std::string& package, const TempDir& d) {
   fs::create_directories(dst);
   for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) fs::copy_file(src / f, dst / f);
   return dst;
-}
-
-std::string Join(const std::vector<int32_t>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s;
 }
 
 TEST(TokenizeCli, EncodesAsTheLibraryWithTheConfigsSpecialTokens) {

@@ -36,6 +36,13 @@ class TempDir {
   fs::path path_;
 };
 
+// Token ids as the CLI takes them: "1,2,3".
+inline std::string Join(const std::vector<int32_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
 inline nlohmann::json ReadJson(const fs::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);

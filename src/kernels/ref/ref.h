@@ -9,17 +9,8 @@
 
 namespace loom::kernels::ref {
 
-void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
-            int64_t n, int64_t k);
-void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);
-void SiluMul(const float* gate, const float* up, float* out, int64_t n);
-void Silu(float* x, int64_t n);
-void GeluErf(float* x, int64_t n);
-void GeluTanh(float* x, int64_t n);
-void Softmax(float* x, int64_t rows, int64_t cols);
-void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
-void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
-              int64_t head_dim);
+#include "kernels/kernel_signatures.inc"  // NOLINT(bugprone-suspicious-include)
+
 // Causal attention over contiguous K/V, the oracle PagedAttention is checked against:
 //   q [n_q, n_heads, head_dim], query i at position q_pos0 + i; k, v [n_kv, n_kv_heads, head_dim],
 //   key j at position j; out [n_q, n_heads, head_dim]. Query head h reads KV head
@@ -30,10 +21,5 @@ void Attention(const float* q, const float* k, const float* v, float* out, int64
 
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
              const int64_t* slot_mapping, int64_t n, int64_t row_elems);
-void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,
-                    int64_t block_size, const int32_t* block_tables, int64_t max_blocks_per_seq,
-                    const int64_t* query_start, const int64_t* context_lens, int64_t num_seqs,
-                    float* out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-                    int64_t window, float scale);
 
 }  // namespace loom::kernels::ref
