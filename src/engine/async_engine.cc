@@ -130,15 +130,8 @@ void AsyncEngine::RunStep() {
   for (RequestOutput& o : *step) {
     auto it = streams_.find(o.id);
     if (it == streams_.end()) continue;
-    const OutputProcessor::Delta text = detok_.Process(o);
-    if (text.stopped) {
-      if (!o.finished) {
-        engine.Abort(o.id);
-        publish();
-      }
-      o.finished = true;
-      o.finish_reason = FinishReason::kStop;
-    }
+    const OutputProcessor::Delta text = detok_.Process(o, engine);
+    if (text.stopped) publish();  // the abort freed its blocks
     StreamDelta d;
     d.token_ids = std::move(o.new_token_ids);
     d.samples = std::move(o.new_samples);

@@ -109,13 +109,7 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
       out.token_ids.insert(out.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
       out.samples.insert(out.samples.end(), o.new_samples.begin(), o.new_samples.end());
       if (!o.prompt_logprobs.empty()) results[c.prompt].prompt_logprobs = std::move(o.prompt_logprobs);
-      const OutputProcessor::Delta d = detok.Process(o);
-      out.text += d.text;
-      if (d.stopped) {  // a stop string: finished here, freed now
-        if (!o.finished) engine_->Abort(o.id);
-        o.finished = true;
-        o.finish_reason = FinishReason::kStop;
-      }
+      out.text += detok.Process(o, *engine_).text;
       if (o.finished) {
         out.finish_reason = o.finish_reason;
         --remaining;

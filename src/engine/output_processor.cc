@@ -8,7 +8,7 @@ void OutputProcessor::Add(const std::string& id, const SamplingParams& params, s
                             StopChecker(params), params.min_tokens});
 }
 
-OutputProcessor::Delta OutputProcessor::Process(const RequestOutput& out) {
+OutputProcessor::Delta OutputProcessor::Process(RequestOutput& out, EngineCore& engine) {
   Delta d;
   auto it = states_.find(out.id);
   if (it == states_.end() || it->second.done) return d;
@@ -27,7 +27,12 @@ OutputProcessor::Delta OutputProcessor::Process(const RequestOutput& out) {
       break;
     }
   }
-  s.done = out.finished || d.stopped;
+  if (d.stopped) {
+    if (!out.finished) engine.Abort(out.id);
+    out.finished = true;
+    out.finish_reason = FinishReason::kStop;
+  }
+  s.done = out.finished;
   const size_t hold = s.done ? 0 : s.stop.HoldBack(s.text);
   const size_t release_to = std::max(s.sent, s.text.size() - std::min(hold, s.text.size()));
   d.text = s.text.substr(s.sent, release_to - s.sent);

@@ -23,8 +23,10 @@ class OutputProcessor {
     std::string text;          // newly releasable text
     bool stopped = false;      // a stop string ended the request (the caller aborts it)
   };
-  // Applies one step's tokens of `id`; on `finished` (or a stop string) releases everything left.
-  Delta Process(const RequestOutput& out);
+  // Applies one step's tokens of `out.id`; on `finished` (or a stop string) releases everything
+  // left. A stop string finishes the request: it is aborted in `engine` (its blocks freed now)
+  // and `out` is marked finished with reason stop.
+  Delta Process(RequestOutput& out, EngineCore& engine);
   // The request's whole text so far (including held-back text); then forgets it on Remove.
   const std::string& Text(const std::string& id) const { return states_.at(id).text; }
   void Remove(const std::string& id) { states_.erase(id); }
