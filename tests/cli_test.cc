@@ -10,8 +10,8 @@ namespace loom {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::RunLoom;
 using testing::Join;
+using testing::RunLoom;
 using testing::TempDir;
 
 // Copies a committed checkpoint so a test can damage it.
@@ -99,12 +99,32 @@ TEST(Cli, GenerateStopsAtEos) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), ','), 4) << r.out;
 }
 
+TEST(Cli, GenerationConfigFlagChoosesTheSamplingDefaults) {
+  // A generation_config.json elsewhere saying greedy and 4 new tokens, as vLLM's
+  // --generation-config DIR; `vllm` ignores the model's own (none here: vLLM's 16 tokens).
+  testing::TempDir tmp;
+  testing::WriteText(tmp.path() / "generation_config.json",
+                     R"({"temperature": 0.0, "max_new_tokens": 4})");
+  const std::string model = (testing::ModelsDir() / "llama-gqa-f32").string();
+  const std::string base = "generate --model " + model + " --prompt-ids 5,6,7 --ignore-eos";
+  testing::CommandResult greedy = RunLoom(base + " --temperature 0 --max-tokens 4");
+  testing::CommandResult from_file = RunLoom(base + " --generation-config " + tmp.path().string());
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(from_file.out, greedy.out);
+  EXPECT_EQ(std::count(from_file.out.begin(), from_file.out.end(), ','), 3);
+  testing::CommandResult plain = RunLoom(base + " --generation-config vllm --temperature 0");
+  EXPECT_EQ(std::count(plain.out.begin(), plain.out.end(), ','), 15);
+  ExpectOneLineError(RunLoom(base + " --generation-config /nonexistent"),
+                     "no generation_config.json");
+}
+
 TEST(Cli, GenerateFromTextWithStopStrings) {
   TempDir d;
   const fs::path m = CopyModel("llama-gqa-f32", d);
   testing::WriteByteTokenizer(m);
   const testing::CommandResult base =
-      RunLoom("generate --model " + m.string() + " --prompt Hello --max-tokens 12 --temperature 0 --ignore-eos --json");
+      RunLoom("generate --model " + m.string() +
+              " --prompt Hello --max-tokens 12 --temperature 0 --ignore-eos --json");
   ASSERT_EQ(base.exit_code, 0) << base.err;
   const nlohmann::json j = nlohmann::json::parse(base.out);
   const auto ids = j["token_ids"].get<std::vector<int>>();
@@ -112,51 +132,68 @@ TEST(Cli, GenerateFromTextWithStopStrings) {
   // The streamed text equals the tokenizer's decode of the ids (the decoder itself is proven
   // against Hugging Face in tokenizer_test).
   const auto detok = [&](const std::vector<int>& v) {
-    const testing::CommandResult r = RunLoom("detokenize --model " + m.string() + " --ids " + Join(v));
+    const testing::CommandResult r =
+        RunLoom("detokenize --model " + m.string() + " --ids " + Join(v));
     return nlohmann::json::parse(r.out)["text"].get<std::string>();
   };
   EXPECT_EQ(j["text"].get<std::string>(), detok(ids));
   EXPECT_EQ(j["finish_reason"], "length");
   // Same prompt as ids: the same tokens (no special tokens in this tokenizer).
-  const testing::CommandResult as_ids = RunLoom("generate --model " + m.string() +
-                                                " --prompt-ids 72,101,108,108,111 --max-tokens 12 --temperature 0 --ignore-eos --json");
+  const testing::CommandResult as_ids = RunLoom(
+      "generate --model " + m.string() +
+      " --prompt-ids 72,101,108,108,111 --max-tokens 12 --temperature 0 --ignore-eos --json");
   EXPECT_EQ(nlohmann::json::parse(as_ids.out)["token_ids"], j["token_ids"]);
 
   // A stop string (the first printable ASCII byte generated after the first token) ends the
   // text before it, with finish_reason stop.
   size_t k = 1;
-  while (k < ids.size() && !(ids[k] >= 'a' && ids[k] <= 'z') && !(ids[k] >= 'A' && ids[k] <= 'Z') && !(ids[k] >= '0' && ids[k] <= '9')) ++k;
+  while (k < ids.size() && !(ids[k] >= 'a' && ids[k] <= 'z') && !(ids[k] >= 'A' && ids[k] <= 'Z') &&
+         !(ids[k] >= '0' && ids[k] <= '9'))
+    ++k;
   if (k == ids.size()) GTEST_SKIP() << "no alphanumeric byte generated";
   const std::string stop(1, static_cast<char>(ids[k]));
   size_t first = 0;
   while (ids[first] != ids[k]) ++first;
-  testing::WriteText(d.path() / "p.jsonl", nlohmann::json{{"prompt", "Hello"}, {"max_tokens", 12}, {"temperature", 0},
-                                                         {"ignore_eos", true}, {"stop", {stop}}}.dump() + "\n");
-  const testing::CommandResult st = RunLoom("generate --model " + m.string() + " --prompts " + (d.path() / "p.jsonl").string() + " --json");
+  testing::WriteText(d.path() / "p.jsonl", nlohmann::json{{"prompt", "Hello"},
+                                                          {"max_tokens", 12},
+                                                          {"temperature", 0},
+                                                          {"ignore_eos", true},
+                                                          {"stop", {stop}}}
+                                                   .dump() +
+                                               "\n");
+  const testing::CommandResult st = RunLoom("generate --model " + m.string() + " --prompts " +
+                                            (d.path() / "p.jsonl").string() + " --json");
   ASSERT_EQ(st.exit_code, 0) << st.err;
   const nlohmann::json js = nlohmann::json::parse(st.out);
   EXPECT_EQ(js["finish_reason"], "stop");
   EXPECT_EQ(js["token_ids"].size(), first + 1);
-  EXPECT_EQ(js["text"].get<std::string>(), first == 0 ? "" : detok(std::vector<int>(ids.begin(), ids.begin() + first)));
+  EXPECT_EQ(js["text"].get<std::string>(),
+            first == 0 ? "" : detok(std::vector<int>(ids.begin(), ids.begin() + first)));
 }
 
 TEST(Cli, BuiltInModelMatchesItsPyTorchReference) {
   // tools/train_demo recorded PyTorch's greedy continuation and the logprobs of a held-out
   // verse (computed in f32 from the committed bf16 weights); Loom serves the built-in model
   // when no --model is given.
-  const nlohmann::json ref = testing::ReadJson(testing::SourceDir() / "tools/train_demo/heldout_reference.json")["reference"];
-  testing::CommandResult r = RunLoom("generate --prompt 'And God said' --max-tokens 40 --temperature 0 --ignore-eos --json");
+  const nlohmann::json ref = testing::ReadJson(
+      testing::SourceDir() / "tools/train_demo/heldout_reference.json")["reference"];
+  testing::CommandResult r = RunLoom(
+      "generate --prompt 'And God said' --max-tokens 40 --temperature 0 --ignore-eos --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ("And God said" + nlohmann::json::parse(r.out)["text"].get<std::string>(), ref["greedy_and_god_said"]);
+  EXPECT_EQ("And God said" + nlohmann::json::parse(r.out)["text"].get<std::string>(),
+            ref["greedy_and_god_said"]);
   const auto ids = ref["ids"].get<std::vector<int>>();
-  r = RunLoom("generate --prompt-ids " + Join(ids) + " --max-tokens 1 --prompt-logprobs 1024 --json");
+  r = RunLoom("generate --prompt-ids " + Join(ids) +
+              " --max-tokens 1 --prompt-logprobs 1024 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json plp = nlohmann::json::parse(r.out)["prompt_logprobs"];
   ASSERT_EQ(plp.size() + 1, ids.size());
   double max_diff = 0;
   for (size_t t = 0; t < plp.size(); ++t) {
     for (const auto& e : plp[t]) {
-      if (e["id"] == ids[t + 1]) max_diff = std::max(max_diff, std::abs(e["logprob"].get<double>() - ref["logprobs"][t + 1].get<double>()));
+      if (e["id"] == ids[t + 1])
+        max_diff = std::max(
+            max_diff, std::abs(e["logprob"].get<double>() - ref["logprobs"][t + 1].get<double>()));
     }
   }
   // bf16 KV cache (kv-cache-dtype auto follows the bf16 weights) against an f32 reference.

@@ -48,8 +48,11 @@ TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
 
   // Prompt logprobs: ask for all `vocab` of them, i.e. the full distribution of each position.
   const std::vector<int32_t> prompt = golden["prompt_ids"].get<std::vector<int32_t>>();
-  SamplingParams p = *SamplingParams::FromJson({{"temperature", 0}, {"max_tokens", 32}, {"ignore_eos", true},
-                                                {"logprobs", 1}, {"prompt_logprobs", vocab}});
+  SamplingParams p = *SamplingParams::FromJson({{"temperature", 0},
+                                                {"max_tokens", 32},
+                                                {"ignore_eos", true},
+                                                {"logprobs", 1},
+                                                {"prompt_logprobs", vocab}});
   Result<std::vector<RequestResult>> r = llm.Generate({prompt}, {p});
   ASSERT_TRUE(r.ok()) << r.status().message();
   const RequestResult& res = (*r)[0];
@@ -58,20 +61,24 @@ TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   ASSERT_EQ(res.prompt_logprobs.size() + 1, want.size());
   double max_diff = 0;
   for (size_t t = 0; t < res.prompt_logprobs.size(); ++t) {
-    ASSERT_EQ(static_cast<int64_t>(res.prompt_logprobs[t].size()), vocab);
-    for (const TokenLogprob& e : res.prompt_logprobs[t]) {
+    ASSERT_EQ(static_cast<int64_t>(res.prompt_logprobs[t].top.size()), vocab);
+    EXPECT_EQ(res.prompt_logprobs[t].token, prompt[t + 1]);
+    EXPECT_NEAR(res.prompt_logprobs[t].logprob, want[t][prompt[t + 1]].get<double>(), tol);
+    for (const TokenLogprob& e : res.prompt_logprobs[t].top) {
       max_diff = std::max(max_diff, std::abs(e.logprob - want[t][e.id].get<double>()));
     }
   }
   EXPECT_LE(max_diff, tol) << GetParam();
-  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(), max_diff, tol);
+  std::printf("[ %s ] prompt logprobs max abs diff %.3g (tolerance %.0e)\n", GetParam().c_str(),
+              max_diff, tol);
 
   // 32 greedy tokens, and the logprob of each.
   const CompletionOutput& out = res.outputs[0];
   EXPECT_EQ(out.token_ids, golden["greedy_ids"].get<std::vector<int32_t>>());
   const auto want_lp = golden["greedy_logprobs"].get<std::vector<double>>();
   ASSERT_EQ(out.samples.size(), want_lp.size());
-  for (size_t i = 0; i < want_lp.size(); ++i) EXPECT_NEAR(out.samples[i].logprob, want_lp[i], tol) << "step " << i;
+  for (size_t i = 0; i < want_lp.size(); ++i)
+    EXPECT_NEAR(out.samples[i].logprob, want_lp[i], tol) << "step " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Reference, GoldenTest, ::testing::ValuesIn(GoldenModels()),

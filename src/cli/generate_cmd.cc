@@ -38,17 +38,14 @@ struct Options {
   bool stats = false;
   int threads = 0;
   EngineConfig engine;
+  std::string generation_config = "auto";
   std::string policy = "default";
   bool no_prefix_caching = false;
 };
 
 // Sampling defaults: vLLM's, overridden by the checkpoint's generation_config, then by flags.
 json DefaultParams(const Options& o, const GenerationConfig& gen) {
-  json d = json::object();
-  if (gen.temperature) d["temperature"] = *gen.temperature;
-  if (gen.top_p) d["top_p"] = *gen.top_p;
-  if (gen.top_k) d["top_k"] = *gen.top_k;
-  if (gen.repetition_penalty) d["repetition_penalty"] = *gen.repetition_penalty;
+  json d = SamplingDefaults(gen);
   if (o.max_tokens) d["max_tokens"] = *o.max_tokens;
   if (o.temperature) d["temperature"] = *o.temperature;
   if (o.top_p) d["top_p"] = *o.top_p;
@@ -61,11 +58,11 @@ json DefaultParams(const Options& o, const GenerationConfig& gen) {
   return d;
 }
 
-json LogprobsJson(const std::vector<std::vector<TokenLogprob>>& rows) {
+json LogprobsJson(const std::vector<SampleOutput>& rows) {
   json out = json::array();
-  for (const auto& row : rows) {
+  for (const SampleOutput& row : rows) {
     json r = json::array();
-    for (const TokenLogprob& t : row) r.push_back({{"id", t.id}, {"logprob", t.logprob}});
+    for (const TokenLogprob& t : row.top) r.push_back({{"id", t.id}, {"logprob", t.logprob}});
     out.push_back(std::move(r));
   }
   return out;
@@ -76,13 +73,7 @@ json CompletionJson(const CompletionOutput& c, const SamplingParams& p) {
   o["token_ids"] = c.token_ids;
   o["text"] = c.text;
   o["finish_reason"] = FinishReasonName(c.finish_reason);
-  if (p.logprobs) {
-    std::vector<std::vector<TokenLogprob>> rows;
-    for (const SampleOutput& s : c.samples) rows.push_back(s.top);
-    o["logprobs"] = LogprobsJson(rows);
-  } else {
-    o["logprobs"] = nullptr;
-  }
+  o["logprobs"] = p.logprobs ? LogprobsJson(c.samples) : json(nullptr);
   return o;
 }
 
@@ -91,8 +82,10 @@ Status RunGenerate(Options o) {
   FinishEngineFlags(o.engine, o.policy, o.no_prefix_caching);
   if (o.model.empty()) o.model = LOOM_BUILTIN_MODEL_DIR;
   const int sources = o.prompt.has_value() + o.prompt_ids.has_value() + o.prompts_file.has_value();
-  if (sources != 1) return InvalidArgument("pass exactly one of --prompt, --prompt-ids and --prompts");
-  LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(o.model));
+  if (sources != 1)
+    return InvalidArgument("pass exactly one of --prompt, --prompt-ids and --prompts");
+  LOOM_ASSIGN_OR_RETURN(GenerationConfig gen,
+                        LoadGenerationConfigFlag(o.generation_config, o.model));
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<LLM> llm, LLM::Load(o.model, o.engine));
   const json defaults = DefaultParams(o, gen);
 
@@ -137,7 +130,9 @@ Status RunGenerate(Options o) {
         continue;
       }
       if (!j.contains("prompt_ids") || !j["prompt_ids"].is_array() || j["prompt_ids"].empty()) {
-        return InvalidArgument("{}: needs \"prompt\" (a string) or \"prompt_ids\" (a non-empty array of token ids)", where);
+        return InvalidArgument(
+            "{}: needs \"prompt\" (a string) or \"prompt_ids\" (a non-empty array of token ids)",
+            where);
       }
       for (const json& id : j["prompt_ids"]) {
         if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
@@ -153,7 +148,8 @@ Status RunGenerate(Options o) {
 
   const auto t0 = std::chrono::steady_clock::now();
   LOOM_ASSIGN_OR_RETURN(std::vector<RequestResult> results, llm->Generate(prompts, params));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   for (size_t i = 0; i < results.size(); ++i) {
     const RequestResult& r = results[i];
@@ -162,10 +158,12 @@ Status RunGenerate(Options o) {
       continue;
     }
     json out = CompletionJson(r.outputs[0], params[i]);
-    out["prompt_logprobs"] = params[i].prompt_logprobs ? LogprobsJson(r.prompt_logprobs) : json(nullptr);
+    out["prompt_logprobs"] =
+        params[i].prompt_logprobs ? LogprobsJson(r.prompt_logprobs) : json(nullptr);
     if (r.outputs.size() > 1) {
       out["outputs"] = json::array();
-      for (const CompletionOutput& c : r.outputs) out["outputs"].push_back(CompletionJson(c, params[i]));
+      for (const CompletionOutput& c : r.outputs)
+        out["outputs"].push_back(CompletionJson(c, params[i]));
     }
     fmt::print("{}\n", out.dump(-1, ' ', false, json::error_handler_t::replace));
   }
@@ -187,14 +185,18 @@ Status RunGenerate(Options o) {
 }  // namespace
 
 void AddGenerateCommand(CLI::App& app, std::function<Status()>& run) {
-  CLI::App* cmd = app.add_subcommand("generate", "Generate continuations of prompts through the engine");
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Generate continuations of prompts through the engine");
   auto o = std::make_shared<Options>();
-  cmd->add_option("--model", o->model, "Hugging Face checkpoint directory (default: the built-in model)");
+  cmd->add_option("--model", o->model,
+                  "Hugging Face checkpoint directory (default: the built-in model)");
   cmd->add_option("--prompt", o->prompt, "Prompt text (needs tokenizer files)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "Prompt token ids, comma-separated");
-  cmd->add_option("--prompts", o->prompts_file, "JSONL file: one prompt and its sampling parameters per line");
+  cmd->add_option("--prompts", o->prompts_file,
+                  "JSONL file: one prompt and its sampling parameters per line");
   cmd->add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 16)");
-  cmd->add_option("--temperature", o->temperature, "0 = greedy (default: generation_config, else 1)");
+  cmd->add_option("--temperature", o->temperature,
+                  "0 = greedy (default: generation_config, else 1)");
   cmd->add_option("--top-p", o->top_p, "Nucleus sampling mass");
   cmd->add_option("--top-k", o->top_k, "Keep the k most likely tokens (0 = all)");
   cmd->add_option("--min-p", o->min_p, "Drop tokens below min_p x the top probability");
@@ -205,8 +207,10 @@ void AddGenerateCommand(CLI::App& app, std::function<Status()>& run) {
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Do not stop at end-of-sequence tokens");
   cmd->add_flag("--json", o->json, "Print one JSON object per prompt");
   cmd->add_flag("--stats", o->stats, "Print engine statistics to stderr as JSON");
-  cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
   AddEngineFlags(cmd, o->engine, o->policy, o->no_prefix_caching);
+  AddGenerationConfigFlag(cmd, o->generation_config);
   cmd->callback([&run, o] { run = [o] { return RunGenerate(*o); }; });
 }
 

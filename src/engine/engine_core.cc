@@ -42,7 +42,8 @@ Result<DType> KvDType(const std::string& name, DType weights) {
 
 }  // namespace
 
-Result<std::unique_ptr<EngineCore>> EngineCore::Create(std::unique_ptr<Model> model, const EngineConfig& config) {
+Result<std::unique_ptr<EngineCore>> EngineCore::Create(std::unique_ptr<Model> model,
+                                                       const EngineConfig& config) {
   std::unique_ptr<EngineCore> e(new EngineCore(std::move(model), config));
   if (config.block_size <= 0 || config.max_num_seqs <= 0 || config.max_num_batched_tokens <= 0) {
     return InvalidArgument("block size, max_num_seqs and max_num_batched_tokens must be positive");
@@ -51,15 +52,17 @@ Result<std::unique_ptr<EngineCore>> EngineCore::Create(std::unique_ptr<Model> mo
   std::vector<LayerCacheSpec> specs = e->model_->CacheSpecs();
   for (LayerCacheSpec& s : specs) s.dtype = kv_dtype;
   const PoolPlan plan = PlanPools(specs);
-  const int64_t memory = config.kv_cache_memory > 0 ? config.kv_cache_memory : AvailableMemory() / 4;
+  const int64_t memory =
+      config.kv_cache_memory > 0 ? config.kv_cache_memory : AvailableMemory() / 4;
   const int64_t block_bytes = std::max<int64_t>(1, plan.kv_bytes_per_token * config.block_size);
   const int64_t num_blocks = memory / block_bytes;
   if (num_blocks < 1) {
-    return InvalidArgument("--kv-cache-memory {} bytes holds no block of {} tokens ({} bytes each)", memory,
-                           config.block_size, block_bytes);
+    return InvalidArgument("--kv-cache-memory {} bytes holds no block of {} tokens ({} bytes each)",
+                           memory, config.block_size, block_bytes);
   }
   e->cache_ = PagedKvCache::Make(specs, num_blocks, config.block_size, kv_dtype);
-  e->max_model_len_ = config.max_model_len > 0 ? config.max_model_len : DerivedMaxModelLen(e->model_->config());
+  e->max_model_len_ =
+      config.max_model_len > 0 ? config.max_model_len : DerivedMaxModelLen(e->model_->config());
 
   SchedulerConfig sc;
   sc.max_num_seqs = config.max_num_seqs;
@@ -70,8 +73,8 @@ Result<std::unique_ptr<EngineCore>> EngineCore::Create(std::unique_ptr<Model> mo
   sc.enable_prefix_caching = config.enable_prefix_caching;
   sc.policy = config.policy;
   e->scheduler_ = std::make_unique<Scheduler>(sc);
-  LOOM_LOG_INFO("KV cache: {} blocks of {} tokens, {} ({} MiB)", num_blocks, config.block_size, DTypeName(kv_dtype),
-                num_blocks * block_bytes >> 20);
+  LOOM_LOG_INFO("KV cache: {} blocks of {} tokens, {} ({} MiB)", num_blocks, config.block_size,
+                DTypeName(kv_dtype), num_blocks * block_bytes >> 20);
   return e;
 }
 
@@ -79,12 +82,14 @@ Status EngineCore::AddRequest(EngineRequest r) {
   const int64_t vocab = model_->config().vocab_size;
   LOOM_RETURN_IF_ERROR(r.params.Validate(vocab));
   for (int32_t id : r.prompt_ids) {
-    if (id < 0 || id >= vocab) return InvalidArgument("prompt token id {} is out of range [0, {})", id, vocab);
+    if (id < 0 || id >= vocab)
+      return InvalidArgument("prompt token id {} is out of range [0, {})", id, vocab);
   }
   if (states_.count(r.id) != 0) return InvalidArgument("request id '{}' is already in use", r.id);
   Request sr = Request::Make(r.id, r.prompt_ids);
   // max_tokens unset (vLLM's None) generates until the context is full.
-  sr.max_tokens = r.params.max_tokens.value_or(max_model_len_ - static_cast<int>(r.prompt_ids.size()));
+  sr.max_tokens =
+      r.params.max_tokens.value_or(max_model_len_ - static_cast<int>(r.prompt_ids.size()));
   sr.min_tokens = r.params.min_tokens;
   sr.ignore_eos = r.params.ignore_eos;
   sr.eos_token_ids = r.eos_token_ids;
@@ -126,14 +131,18 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
 
   // One flat batch for every scheduled request.
   size_t max_blocks = 0;
-  for (const ScheduledRequest& s : out.scheduled) max_blocks = std::max(max_blocks, scheduler_->BlockTable(s.id).size());
+  for (const ScheduledRequest& s : out.scheduled)
+    max_blocks = std::max(max_blocks, scheduler_->BlockTable(s.id).size());
   ForwardBatch batch(static_cast<int64_t>(max_blocks));
   for (const ScheduledRequest& s : out.scheduled) {
     const Request* r = scheduler_->Get(s.id);
-    batch.AddSequence(std::span<const int32_t>(r->tokens).subspan(s.num_computed_tokens, s.num_new_tokens),
-                      s.num_computed_tokens, scheduler_->BlockTable(s.id), config_.block_size);
+    batch.AddSequence(
+        std::span<const int32_t>(r->tokens).subspan(s.num_computed_tokens, s.num_new_tokens),
+        s.num_computed_tokens, scheduler_->BlockTable(s.id), config_.block_size);
     if (s.num_computed_tokens < r->num_prompt_tokens) {
-      stats_.prompt_tokens += std::min(s.num_computed_tokens + s.num_new_tokens, r->num_prompt_tokens) - s.num_computed_tokens;
+      stats_.prompt_tokens +=
+          std::min(s.num_computed_tokens + s.num_new_tokens, r->num_prompt_tokens) -
+          s.num_computed_tokens;
     }
   }
   LOOM_ASSIGN_OR_RETURN(Tensor hidden, model_->Forward(batch, cache_));
@@ -153,7 +162,8 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
     const int64_t first = batch.query_start[i];
     if (st.req.params.prompt_logprobs) {
       const int64_t prompt_len = static_cast<int64_t>(st.req.prompt_ids.size());
-      for (int64_t p = s.num_computed_tokens; p < std::min<int64_t>(s.num_computed_tokens + s.num_new_tokens, prompt_len - 1); ++p) {
+      for (int64_t p = s.num_computed_tokens;
+           p < std::min<int64_t>(s.num_computed_tokens + s.num_new_tokens, prompt_len - 1); ++p) {
         rows.push_back(first + p - s.num_computed_tokens);
         prompt_rows.push_back({&st, p});
       }
@@ -164,24 +174,29 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
   const int64_t vocab = model_->config().vocab_size, h = model_->config().hidden_size;
   Tensor selected = Tensor::Zeros(DType::kF32, {static_cast<int64_t>(rows.size()), h});
   for (size_t j = 0; j < rows.size(); ++j) {
-    std::memcpy(selected.data<float>() + j * h, hidden.data<float>() + rows[j] * h, h * sizeof(float));
+    std::memcpy(selected.data<float>() + j * h, hidden.data<float>() + rows[j] * h,
+                h * sizeof(float));
   }
   Tensor logits = rows.empty() ? Tensor() : model_->ComputeLogits(selected);  // f32 [rows, vocab]
 
   for (size_t j = 0; j < prompt_rows.size(); ++j) {
-    const std::vector<float> lp = LogSoftmax(std::span<const float>(logits.data<float>() + j * vocab, vocab));
-    prompt_rows[j].state->prompt_logprobs.push_back(TopK(lp, *prompt_rows[j].state->req.params.prompt_logprobs));
+    const std::vector<float> lp =
+        LogSoftmax(std::span<const float>(logits.data<float>() + j * vocab, vocab));
+    const EngineRequest& req = prompt_rows[j].state->req;
+    prompt_rows[j].state->prompt_logprobs.push_back(
+        LogprobsOf(lp, req.prompt_ids[prompt_rows[j].position + 1], req.params.prompt_logprobs));
   }
 
   std::vector<SeqSamplingInput> inputs;
   std::vector<size_t> input_of;  // scheduled index of each sampling input
-  Tensor sample_logits = Tensor::Zeros(DType::kF32, {static_cast<int64_t>(out.scheduled.size()), vocab});
+  Tensor sample_logits =
+      Tensor::Zeros(DType::kF32, {static_cast<int64_t>(out.scheduled.size()), vocab});
   for (size_t i = 0; i < out.scheduled.size(); ++i) {
     if (sample_row[i] == std::string::npos) continue;
     State& st = states_.at(out.scheduled[i].id);
     const Request* r = scheduler_->Get(out.scheduled[i].id);
-    std::memcpy(sample_logits.data<float>() + inputs.size() * vocab, logits.data<float>() + sample_row[i] * vocab,
-                vocab * sizeof(float));
+    std::memcpy(sample_logits.data<float>() + inputs.size() * vocab,
+                logits.data<float>() + sample_row[i] * vocab, vocab * sizeof(float));
     SeqSamplingInput in;
     in.params = &st.req.params;
     in.prompt = std::span<const int32_t>(r->tokens).first(r->num_prompt_tokens);
@@ -218,7 +233,8 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
     outputs.push_back(std::move(o));
   }
   for (const std::string& id : finished) {
-    auto it = std::find_if(outputs.begin(), outputs.end(), [&](const RequestOutput& o) { return o.id == id; });
+    auto it = std::find_if(outputs.begin(), outputs.end(),
+                           [&](const RequestOutput& o) { return o.id == id; });
     std::unique_ptr<Request> r = scheduler_->TakeFinished(id);
     it->finished = true;
     it->finish_reason = r->finish_reason;

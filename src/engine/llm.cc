@@ -11,31 +11,40 @@ namespace loom {
 
 std::string_view FinishReasonName(FinishReason r) {
   switch (r) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kAbort: return "abort";
-    case FinishReason::kNone: return "";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kAbort:
+      return "abort";
+    case FinishReason::kNone:
+      return "";
   }
   return "";
 }
 
-Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir, const EngineConfig& config) {
+Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir,
+                                       const EngineConfig& config) {
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(dir));
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(dir));
-  const std::vector<int64_t>& eos64 = gen.eos_token_ids.empty() ? model->config().eos_token_ids : gen.eos_token_ids;
+  const std::vector<int64_t>& eos64 =
+      gen.eos_token_ids.empty() ? model->config().eos_token_ids : gen.eos_token_ids;
   std::vector<int32_t> eos(eos64.begin(), eos64.end());
   std::optional<Tokenizer> tokenizer;
   if (std::filesystem::exists(dir / "tokenizer.json")) {
     LOOM_ASSIGN_OR_RETURN(tokenizer, Tokenizer::FromDir(dir));
     if (eos.empty() && tokenizer->EosTokenId()) eos.push_back(*tokenizer->EosTokenId());
   }
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<EngineCore> engine, EngineCore::Create(std::move(model), config));
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<EngineCore> engine,
+                        EngineCore::Create(std::move(model), config));
   return std::make_unique<LLM>(std::move(engine), std::move(eos), std::move(tokenizer));
 }
 
 Result<std::vector<int32_t>> LLM::Encode(const std::string& text) const {
-  if (!tokenizer_) return InvalidArgument("this checkpoint has no tokenizer.json; pass token ids instead of text");
-  LOOM_ASSIGN_OR_RETURN(Encoding e, tokenizer_->Encode(text, std::nullopt, /*add_special_tokens=*/true));
+  if (!tokenizer_)
+    return InvalidArgument("this checkpoint has no tokenizer.json; pass token ids instead of text");
+  LOOM_ASSIGN_OR_RETURN(Encoding e,
+                        tokenizer_->Encode(text, std::nullopt, /*add_special_tokens=*/true));
   return e.ids;
 }
 
@@ -51,7 +60,8 @@ Result<std::vector<std::vector<int32_t>>> LLM::BadWordsIds(const SamplingParams&
     LOOM_ASSIGN_OR_RETURN(Encoding spaced, tokenizer_->Encode(" " + bare, std::nullopt, false));
     if (plain.ids.empty()) continue;
     out.push_back(plain.ids);
-    if (!spaced.ids.empty() && spaced.ids[0] != plain.ids[0] && spaced.ids.size() == plain.ids.size()) {
+    if (!spaced.ids.empty() && spaced.ids[0] != plain.ids[0] &&
+        spaced.ids.size() == plain.ids.size()) {
       out.push_back(spaced.ids);
     }
   }
@@ -61,7 +71,8 @@ Result<std::vector<std::vector<int32_t>>> LLM::BadWordsIds(const SamplingParams&
 Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<int32_t>>& prompts,
                                                  const std::vector<SamplingParams>& params) {
   if (params.size() != prompts.size() && params.size() != 1) {
-    return InvalidArgument("{} sampling parameter sets for {} prompts", params.size(), prompts.size());
+    return InvalidArgument("{} sampling parameter sets for {} prompts", params.size(),
+                           prompts.size());
   }
   // Each of a prompt's n samples is its own engine request (they share the prompt's cached
   // blocks); a seeded request gives sample k the seed + k.
@@ -81,7 +92,7 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
       r.id = fmt::format("offline-{}", next_id_++);
       r.prompt_ids = prompts[i];
       r.params = p;
-      if (p.seed) r.params.seed = *p.seed + k;  // as MakeGenerator(params, k)
+      if (p.seed) r.params.seed = *p.seed + k;      // as MakeGenerator(params, k)
       if (k > 0) r.params.prompt_logprobs.reset();  // reported once per prompt
       r.eos_token_ids = eos_;
       Result<std::vector<std::vector<int32_t>>> bad = BadWordsIds(p);
@@ -101,15 +112,17 @@ Result<std::vector<RequestResult>> LLM::Generate(const std::vector<std::vector<i
   }
   size_t remaining = children.size();
   while (remaining > 0) {
-    if (!engine_->HasUnfinished()) return Internal("the engine stopped with {} requests unfinished", remaining);
+    if (!engine_->HasUnfinished())
+      return Internal("the engine stopped with {} requests unfinished", remaining);
     LOOM_ASSIGN_OR_RETURN(std::vector<RequestOutput> step, engine_->Step());
     for (RequestOutput& o : step) {
       const Child c = children.at(o.id);
       CompletionOutput& out = results[c.prompt].outputs[c.sample];
       out.token_ids.insert(out.token_ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
       out.samples.insert(out.samples.end(), o.new_samples.begin(), o.new_samples.end());
-      if (!o.prompt_logprobs.empty()) results[c.prompt].prompt_logprobs = std::move(o.prompt_logprobs);
-      out.text += detok.Process(o, *engine_).text;
+      if (!o.prompt_logprobs.empty())
+        results[c.prompt].prompt_logprobs = std::move(o.prompt_logprobs);
+      out.text += detok.Process(o, *engine_);
       if (o.finished) {
         out.finish_reason = o.finish_reason;
         --remaining;

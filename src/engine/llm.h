@@ -20,8 +20,8 @@ struct CompletionOutput {
 };
 
 struct RequestResult {
-  std::vector<CompletionOutput> outputs;  // params.n of them
-  std::vector<std::vector<TokenLogprob>> prompt_logprobs;
+  std::vector<CompletionOutput> outputs;      // params.n of them
+  std::vector<SampleOutput> prompt_logprobs;  // prompt tokens 1..
 };
 
 std::string_view FinishReasonName(FinishReason r);  // "stop", "length", "abort"
@@ -30,10 +30,13 @@ class LLM {
  public:
   // Loads the checkpoint in `dir` (and its tokenizer when tokenizer.json is there); EOS ids come
   // from generation_config.json, else config.json.
-  static Result<std::unique_ptr<LLM>> Load(const std::filesystem::path& dir, const EngineConfig& config);
+  static Result<std::unique_ptr<LLM>> Load(const std::filesystem::path& dir,
+                                           const EngineConfig& config);
   LLM(std::unique_ptr<EngineCore> engine, std::vector<int32_t> eos_token_ids,
       std::optional<Tokenizer> tokenizer = std::nullopt)
-      : engine_(std::move(engine)), eos_(std::move(eos_token_ids)), tokenizer_(std::move(tokenizer)) {}
+      : engine_(std::move(engine)),
+        eos_(std::move(eos_token_ids)),
+        tokenizer_(std::move(tokenizer)) {}
 
   // Text -> prompt ids with the special tokens the tokenizer config adds (as vLLM completions).
   Result<std::vector<int32_t>> Encode(const std::string& text) const;

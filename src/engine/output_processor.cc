@@ -2,17 +2,19 @@
 
 namespace loom {
 
-void OutputProcessor::Add(const std::string& id, const SamplingParams& params, std::span<const int32_t> prompt_ids) {
+void OutputProcessor::Add(const std::string& id, const SamplingParams& params,
+                          std::span<const int32_t> prompt_ids) {
   if (!tokenizer_) return;
-  states_.emplace(id, State{StreamingDetokenizer(*tokenizer_, params.skip_special_tokens, prompt_ids),
-                            StopChecker(params), params.min_tokens});
+  states_.emplace(id,
+                  State{StreamingDetokenizer(*tokenizer_, params.skip_special_tokens, prompt_ids),
+                        StopChecker(params), params.min_tokens});
 }
 
-OutputProcessor::Delta OutputProcessor::Process(RequestOutput& out, EngineCore& engine) {
-  Delta d;
+std::string OutputProcessor::Process(RequestOutput& out, EngineCore& engine) {
   auto it = states_.find(out.id);
-  if (it == states_.end() || it->second.done) return d;
+  if (it == states_.end() || it->second.done) return "";
   State& s = it->second;
+  bool stopped = false;
   for (int32_t id : out.new_token_ids) {
     std::string piece = s.detok.Push(id);
     ++s.num_tokens;
@@ -23,11 +25,11 @@ OutputProcessor::Delta OutputProcessor::Process(RequestOutput& out, EngineCore& 
     const StopCheck c = s.stop.Check(s.text, piece.size());
     if (c.stopped) {
       s.text.resize(c.kept.size());
-      d.stopped = true;
+      stopped = true;
       break;
     }
   }
-  if (d.stopped) {
+  if (stopped) {
     if (!out.finished) engine.Abort(out.id);
     out.finished = true;
     out.finish_reason = FinishReason::kStop;
@@ -35,9 +37,9 @@ OutputProcessor::Delta OutputProcessor::Process(RequestOutput& out, EngineCore& 
   s.done = out.finished;
   const size_t hold = s.done ? 0 : s.stop.HoldBack(s.text);
   const size_t release_to = std::max(s.sent, s.text.size() - std::min(hold, s.text.size()));
-  d.text = s.text.substr(s.sent, release_to - s.sent);
+  std::string released = s.text.substr(s.sent, release_to - s.sent);
   s.sent = release_to;
-  return d;
+  return released;
 }
 
 }  // namespace loom

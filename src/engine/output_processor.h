@@ -17,16 +17,13 @@ class OutputProcessor {
  public:
   explicit OutputProcessor(std::optional<Tokenizer> tokenizer) : tokenizer_(std::move(tokenizer)) {}
 
-  void Add(const std::string& id, const SamplingParams& params, std::span<const int32_t> prompt_ids);
+  void Add(const std::string& id, const SamplingParams& params,
+           std::span<const int32_t> prompt_ids);
 
-  struct Delta {
-    std::string text;          // newly releasable text
-    bool stopped = false;      // a stop string ended the request (the caller aborts it)
-  };
-  // Applies one step's tokens of `out.id`; on `finished` (or a stop string) releases everything
-  // left. A stop string finishes the request: it is aborted in `engine` (its blocks freed now)
-  // and `out` is marked finished with reason stop.
-  Delta Process(RequestOutput& out, EngineCore& engine);
+  // Applies one step's tokens of `out.id` and returns the newly releasable text; on `finished`
+  // (or a stop string) releases everything left. A stop string finishes the request: it is
+  // aborted in `engine` (its blocks freed now) and `out` is marked finished with reason stop.
+  std::string Process(RequestOutput& out, EngineCore& engine);
   // The request's whole text so far (including held-back text); then forgets it on Remove.
   const std::string& Text(const std::string& id) const { return states_.at(id).text; }
   void Remove(const std::string& id) { states_.erase(id); }
@@ -37,8 +34,8 @@ class OutputProcessor {
     StopChecker stop;
     int min_tokens = 0;
     int num_tokens = 0;
-    std::string text;   // decoded so far (after stop-string truncation)
-    size_t sent = 0;    // bytes of `text` already released
+    std::string text;  // decoded so far (after stop-string truncation)
+    size_t sent = 0;   // bytes of `text` already released
     bool done = false;
   };
   std::optional<Tokenizer> tokenizer_;

@@ -212,6 +212,7 @@ Result<GenerationConfig> LoadGenerationConfig(const fs::path& dir) {
   LOOM_RETURN_IF_ERROR(r.GetOptional("temperature", &g.temperature));
   LOOM_RETURN_IF_ERROR(r.GetOptional("top_p", &g.top_p));
   LOOM_RETURN_IF_ERROR(r.GetOptional("top_k", &g.top_k));
+  LOOM_RETURN_IF_ERROR(r.GetOptional("min_p", &g.min_p));
   LOOM_RETURN_IF_ERROR(r.GetOptional("max_new_tokens", &g.max_new_tokens));
   LOOM_RETURN_IF_ERROR(r.GetOptional("repetition_penalty", &g.repetition_penalty));
   return g;

@@ -26,4 +26,13 @@ std::vector<TokenLogprob> TopK(std::span<const float> logprobs, int k) {
   return top;
 }
 
+SampleOutput LogprobsOf(std::span<const float> logprobs, int32_t token, std::optional<int> k) {
+  SampleOutput s;
+  s.token = token;
+  s.logprob = logprobs[token];
+  for (float lp : logprobs) s.rank += lp >= s.logprob;
+  if (k) s.top = TopK(logprobs, *k < 0 ? static_cast<int>(logprobs.size()) : *k);
+  return s;
+}
+
 }  // namespace loom

@@ -59,15 +59,7 @@ SampleOutput SampleRow(std::span<float> row, const SeqSamplingInput& seq, RowScr
   }
   if (token < 0) token = Argmax(raw);  // every token banned
 
-  SampleOutput s;
-  s.token = token;
-  s.logprob = raw[token];
-  s.rank = 0;
-  for (float lp : raw) s.rank += lp >= s.logprob;
-  if (p.logprobs) {
-    s.top = TopK(raw, *p.logprobs < 0 ? static_cast<int>(vocab) : *p.logprobs);
-  }
-  return s;
+  return LogprobsOf(raw, token, p.logprobs);
 }
 
 }  // namespace

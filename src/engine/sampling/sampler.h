@@ -40,13 +40,6 @@ struct SeqSamplingInput {
   std::mt19937_64* generator = nullptr;
 };
 
-struct SampleOutput {
-  int32_t token = -1;
-  float logprob = 0;              // raw log-probability of `token`
-  int rank = 0;                   // number of tokens whose raw logprob >= token's (1 = top)
-  std::vector<TokenLogprob> top;  // raw top-K, K = params->logprobs (-1 = vocab; unset = none)
-};
-
 // logits: f32 [seqs.size(), vocab], one row per sequence, modified in place. Scratch buffers are
 // thread_local, so steady-state steps do not allocate [vocab]-sized memory.
 std::vector<SampleOutput> Sample(float* logits, int64_t vocab,

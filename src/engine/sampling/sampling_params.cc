@@ -344,4 +344,27 @@ Status SamplingParams::Validate(int64_t vocab_size) const {
   return Status::Ok();
 }
 
+json SamplingDefaults(const GenerationConfig& gen) {
+  json d = json::object();
+  if (gen.temperature) d["temperature"] = *gen.temperature;
+  if (gen.top_p) d["top_p"] = *gen.top_p;
+  if (gen.top_k) d["top_k"] = *gen.top_k;
+  if (gen.min_p) d["min_p"] = *gen.min_p;
+  if (gen.repetition_penalty) d["repetition_penalty"] = *gen.repetition_penalty;
+  if (gen.max_new_tokens) d["max_tokens"] = *gen.max_new_tokens;
+  return d;
+}
+
+json WithSamplingDefaults(const json& defaults, json request) {
+  for (const auto& [key, value] : defaults.items()) {
+    json& field = request[key];
+    if (field.is_null()) {
+      field = value;
+    } else if (key == "max_tokens" && field.is_number_integer()) {
+      field = std::min(field.get<int64_t>(), value.get<int64_t>());
+    }
+  }
+  return request;
+}
+
 }  // namespace loom

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "loader/hf_config.h"
 
 namespace loom {
 
@@ -64,5 +65,13 @@ struct SamplingParams {
     return presence_penalty != 0.0 || frequency_penalty != 0.0 || repetition_penalty != 1.0;
   }
 };
+
+// The generation_config.json fields vLLM takes as request defaults (get_diff_sampling_param),
+// by their request names: temperature, top_p, top_k, min_p, repetition_penalty, max_tokens.
+nlohmann::json SamplingDefaults(const GenerationConfig& gen);
+
+// `request` with `defaults` filling the fields it leaves out (or null). A max_tokens default
+// (max_new_tokens) also caps the request's own, as vLLM's get_max_tokens.
+nlohmann::json WithSamplingDefaults(const nlohmann::json& defaults, nlohmann::json request);
 
 }  // namespace loom
