@@ -15,6 +15,7 @@ enum class StatusCode {
   kNotFound,         // a file or tensor that should exist does not
   kDataLoss,         // a file exists but is truncated or corrupt
   kUnimplemented,    // valid input that Loom does not support (yet)
+  kUnavailable,      // overloaded or shutting down: the same request may succeed later
   kInternal,
 };
 
@@ -48,6 +49,10 @@ Status DataLoss(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 Status Unimplemented(fmt::format_string<Args...> f, Args&&... args) {
   return {StatusCode::kUnimplemented, fmt::format(f, std::forward<Args>(args)...)};
+}
+template <typename... Args>
+Status Unavailable(fmt::format_string<Args...> f, Args&&... args) {
+  return {StatusCode::kUnavailable, fmt::format(f, std::forward<Args>(args)...)};
 }
 template <typename... Args>
 Status Internal(fmt::format_string<Args...> f, Args&&... args) {
