@@ -1,12 +1,13 @@
 // The OpenAI-compatible server in-process on a loopback port, driven with an HTTP client:
 // completions (plain and SSE) equal the offline engine, errors are OpenAI's JSON.
+#include "server/server.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <thread>
 
 #include "engine/llm.h"
-#include "server/server.h"
 #include "test_util.h"
 
 namespace loom {
@@ -16,7 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kChatMl =
-    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' "
+    "}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 class ServerTest : public ::testing::Test {
@@ -56,6 +58,19 @@ class ServerTest : public ::testing::Test {
     return {r->status, json::parse(r->body, nullptr, false)};
   }
 
+  // Polls /metrics (from a second client: one is not for two threads) until a request runs.
+  void WaitUntilRunning() {
+    httplib::Client poll("127.0.0.1", port_);
+    for (int i = 0; i < 2000; ++i) {
+      auto m = poll.Get("/metrics");
+      if (m &&
+          m->body.find("loom:num_requests_running{model_name=\"tiny\"} 0\n") == std::string::npos)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    FAIL() << "no request started";
+  }
+
   // What the offline engine generates for the same prompt (greedy).
   std::string Offline(const std::string& prompt, int max_tokens) {
     EngineConfig ec;
@@ -63,7 +78,8 @@ class ServerTest : public ::testing::Test {
     ec.kv_cache_memory = 16 << 20;
     Result<std::unique_ptr<LLM>> loaded = LLM::Load(model_, ec);
     std::unique_ptr<LLM> llm = std::move(loaded).value();
-    SamplingParams p = *SamplingParams::FromJson({{"temperature", 0}, {"max_tokens", max_tokens}, {"ignore_eos", true}});
+    SamplingParams p = *SamplingParams::FromJson(
+        {{"temperature", 0}, {"max_tokens", max_tokens}, {"ignore_eos", true}});
     return (*llm->Generate({*llm->Encode(prompt)}, {p}))[0].outputs[0].text;
   }
 
@@ -76,8 +92,9 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, CompletionEqualsOfflineGeneration) {
-  auto [status, body] = Post("/v1/completions",
-                             R"({"model": "tiny", "prompt": "Hello", "max_tokens": 12, "temperature": 0, "ignore_eos": true})");
+  auto [status, body] = Post(
+      "/v1/completions",
+      R"({"model": "tiny", "prompt": "Hello", "max_tokens": 12, "temperature": 0, "ignore_eos": true})");
   ASSERT_EQ(status, 200) << body.dump();
   EXPECT_EQ(body["object"], "text_completion");
   EXPECT_EQ(body["choices"][0]["text"], json(Offline("Hello", 12)));
@@ -88,10 +105,11 @@ TEST_F(ServerTest, CompletionEqualsOfflineGeneration) {
 }
 
 TEST_F(ServerTest, StreamingConcatenatesToTheSameText) {
-  auto r = client_->Post("/v1/completions",
-                         R"({"prompt": "Hello", "max_tokens": 12, "temperature": 0, "ignore_eos": true, "n": 2,
+  auto r = client_->Post(
+      "/v1/completions",
+      R"({"prompt": "Hello", "max_tokens": 12, "temperature": 0, "ignore_eos": true, "n": 2,
                              "stream": true, "stream_options": {"include_usage": true}})",
-                         "application/json");
+      "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   std::map<int, std::string> text;
@@ -119,11 +137,13 @@ TEST_F(ServerTest, StreamingConcatenatesToTheSameText) {
   EXPECT_EQ(text[0], want);
   EXPECT_EQ(text[1], want);  // greedy: both choices agree
   EXPECT_EQ(usage["completion_tokens"], 24);
+  EXPECT_EQ(usage["prompt_tokens"], 5);  // once, not once per choice (OpenAI, vLLM)
 }
 
 TEST_F(ServerTest, ChatCompletionRendersTheTemplate) {
-  auto [status, body] = Post("/v1/chat/completions",
-                             R"({"messages": [{"role": "user", "content": "Hi"}], "max_completion_tokens": 6,
+  auto [status, body] =
+      Post("/v1/chat/completions",
+           R"({"messages": [{"role": "user", "content": "Hi"}], "max_completion_tokens": 6,
                                  "temperature": 0, "ignore_eos": true})");
   ASSERT_EQ(status, 200) << body.dump();
   EXPECT_EQ(body["object"], "chat.completion");
@@ -133,10 +153,11 @@ TEST_F(ServerTest, ChatCompletionRendersTheTemplate) {
   EXPECT_EQ(body["usage"]["prompt_tokens"], static_cast<int>(prompt.size()));  // one token per byte
   EXPECT_EQ(body["usage"]["completion_tokens"], 6);
 
-  auto r = client_->Post("/v1/chat/completions",
-                         R"({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "temperature": 0,
+  auto r = client_->Post(
+      "/v1/chat/completions",
+      R"({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 6, "temperature": 0,
                              "ignore_eos": true, "stream": true})",
-                         "application/json");
+      "application/json");
   ASSERT_TRUE(r);
   std::string text;
   size_t pos = 0;
@@ -192,7 +213,8 @@ TEST_F(ServerTest, ModelsTokenizeDetokenizeHealth) {
   EXPECT_EQ(tok["count"], 3);
   auto [st3, chat] = Post("/tokenize", R"({"messages": [{"role": "user", "content": "Hi"}]})");
   EXPECT_EQ(st3, 200);
-  EXPECT_EQ(chat["count"], std::string("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n").size());
+  EXPECT_EQ(chat["count"],
+            std::string("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n").size());
   auto [st2, detok] = Post("/detokenize", R"({"tokens": [72, 105, 33]})");
   EXPECT_EQ(st2, 200);
   EXPECT_EQ(detok["prompt"], "Hi!");
@@ -200,12 +222,231 @@ TEST_F(ServerTest, ModelsTokenizeDetokenizeHealth) {
 }
 
 TEST_F(ServerTest, MetricsShowNothingHeldAfterRequests) {
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Post("/v1/completions", R"({"prompt": "abc", "max_tokens": 4})").first, 200);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Post("/v1/completions", R"({"prompt": "abc", "max_tokens": 4})").first, 200);
   auto r = client_->Get("/metrics");
   ASSERT_TRUE(r);
-  EXPECT_NE(r->body.find("loom:kv_cache_usage_perc{model_name=\"tiny\"} 0\n"), std::string::npos) << r->body;
-  EXPECT_NE(r->body.find("loom:generation_tokens_total{model_name=\"tiny\"} 12\n"), std::string::npos) << r->body;
-  EXPECT_NE(r->body.find("loom:num_requests_running{model_name=\"tiny\"} 0\n"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("loom:kv_cache_usage_perc{model_name=\"tiny\"} 0\n"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("loom:generation_tokens_total{model_name=\"tiny\"} 12\n"),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("loom:num_requests_running{model_name=\"tiny\"} 0\n"), std::string::npos)
+      << r->body;
+  // Each request: one time to first token, three inter-token gaps, one end-to-end latency.
+  EXPECT_NE(r->body.find(
+                "loom:request_success_total{model_name=\"tiny\",finished_reason=\"length\"} 3\n"),
+            std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("loom:time_to_first_token_seconds_count{model_name=\"tiny\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(
+      r->body.find("loom:time_to_first_token_seconds_bucket{model_name=\"tiny\",le=\"+Inf\"} 3\n"),
+      std::string::npos);
+  EXPECT_NE(r->body.find("loom:inter_token_latency_seconds_count{model_name=\"tiny\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(r->body.find("loom:e2e_request_latency_seconds_count{model_name=\"tiny\"} 3\n"),
+            std::string::npos);
+}
+
+// Logprobs over HTTP against the independent PyTorch reference (golden.json): echoed prompt
+// tokens carry the reference's prompt logprobs, generated ones its greedy logprobs.
+TEST_F(ServerTest, CompletionLogprobsWithEchoMatchTheReference) {
+  const json golden = testing::ReadJson(testing::ModelsDir() / "llama-gqa-f32" / "golden.json");
+  const std::vector<int32_t> prompt = golden["prompt_ids"];
+  const json req = {{"prompt", prompt},    {"max_tokens", 8}, {"temperature", 0},
+                    {"ignore_eos", true},  {"logprobs", 2},   {"echo", true},
+                    {"prompt_logprobs", 1}};
+  auto [status, body] = Post("/v1/completions", req.dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  const json& choice = body["choices"][0];
+  const json& lp = choice["logprobs"];
+  const size_t p = prompt.size();
+  ASSERT_EQ(lp["tokens"].size(), p + 8);
+  ASSERT_EQ(lp["token_logprobs"].size(), p + 8);
+  EXPECT_TRUE(lp["token_logprobs"][0].is_null());
+  EXPECT_TRUE(lp["top_logprobs"][0].is_null());
+  // text_offset counts characters (code points) of the tokens before, as Python's len().
+  size_t chars = 0;
+  for (size_t t = 0; t < p + 8; ++t) {
+    EXPECT_EQ(lp["text_offset"][t], chars);
+    const std::string tok = lp["tokens"][t];
+    chars += std::count_if(tok.begin(), tok.end(),
+                           [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  }
+  for (size_t t = 1; t < p; ++t) {  // row t - 1 of the reference predicts prompt token t
+    const double want = golden["prompt_logprobs"][t - 1][prompt[t]];
+    EXPECT_NEAR(lp["token_logprobs"][t].get<double>(), want, 1e-4) << t;
+    // vLLM's prompt_logprobs: the prompt token under its id, with the rank the reference gives it.
+    const json& entry = choice["prompt_logprobs"][t][std::to_string(prompt[t])];
+    EXPECT_NEAR(entry["logprob"].get<double>(), want, 1e-4);
+    const auto row = golden["prompt_logprobs"][t - 1].get<std::vector<double>>();
+    EXPECT_EQ(entry["rank"],
+              std::count_if(row.begin(), row.end(), [&](double v) { return v >= want - 1e-6; }));
+  }
+  EXPECT_TRUE(choice["prompt_logprobs"][0].is_null());
+  for (size_t k = 0; k < 8; ++k) {
+    const json& top = lp["top_logprobs"][p + k];
+    EXPECT_NEAR(lp["token_logprobs"][p + k].get<double>(),
+                golden["greedy_logprobs"][k].get<double>(), 1e-4);
+    // The top 2 and the chosen token (greedy: among them) by their strings; bytes that are not
+    // characters alone all read U+FFFD, so two of them can share a key (as in vLLM).
+    EXPECT_GE(top.size(), 1u);
+    EXPECT_LE(top.size(), 2u);
+    EXPECT_EQ(top[lp["tokens"][p + k].get<std::string>()], lp["token_logprobs"][p + k]);
+    for (const auto& [tok, v] : top.items())
+      EXPECT_LE(v.get<double>(), lp["token_logprobs"][p + k].get<double>() + 1e-6);
+  }
+  EXPECT_EQ(body["usage"]["prompt_tokens"], p);
+  EXPECT_EQ(body["usage"]["completion_tokens"], 8);
+}
+
+TEST_F(ServerTest, StreamedLogprobsEqualTheWholeResponse) {
+  const json req = {{"prompt", "Hello"},  {"max_tokens", 6}, {"temperature", 0},
+                    {"ignore_eos", true}, {"logprobs", 1},   {"echo", true}};
+  auto [status, whole] = Post("/v1/completions", req.dump());
+  ASSERT_EQ(status, 200);
+  json streamed = req;
+  streamed["stream"] = true;
+  auto r = client_->Post("/v1/completions", streamed.dump(), "application/json");
+  ASSERT_TRUE(r);
+  std::string text;
+  json tokens = json::array(), logprobs = json::array(), offsets = json::array();
+  for (size_t pos = 0; (pos = r->body.find("data: {", pos)) != std::string::npos; ++pos) {
+    const json c =
+        json::parse(r->body.substr(pos + 6, r->body.find("\n\n", pos) - pos - 6))["choices"][0];
+    text += c["text"].get<std::string>();
+    for (size_t i = 0; i < c["logprobs"]["tokens"].size(); ++i) {
+      tokens.push_back(c["logprobs"]["tokens"][i]);
+      logprobs.push_back(c["logprobs"]["token_logprobs"][i]);
+      offsets.push_back(c["logprobs"]["text_offset"][i]);
+    }
+  }
+  const json& w = whole["choices"][0];
+  EXPECT_EQ(text, w["text"]);
+  EXPECT_EQ(text.substr(0, 5), "Hello");  // echo
+  EXPECT_EQ(tokens, w["logprobs"]["tokens"]);
+  EXPECT_EQ(offsets, w["logprobs"]["text_offset"]);
+  ASSERT_EQ(logprobs.size(), w["logprobs"]["token_logprobs"].size());
+  for (size_t i = 1; i < logprobs.size(); ++i) {
+    EXPECT_NEAR(logprobs[i].get<double>(), w["logprobs"]["token_logprobs"][i].get<double>(), 1e-6);
+  }
+}
+
+TEST_F(ServerTest, ChatLogprobsAreOpenAIsShapeAndAgreeWithCompletions) {
+  auto [status, chat] =
+      Post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "Hi"}],
+      "max_completion_tokens": 5, "temperature": 0, "ignore_eos": true, "logprobs": true, "top_logprobs": 3})");
+  ASSERT_EQ(status, 200) << chat.dump();
+  const json& content = chat["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), 5u);
+  // The same prompt as token ids through /v1/completions.
+  auto [st, ids] = Post("/tokenize", R"({"messages": [{"role": "user", "content": "Hi"}]})");
+  ASSERT_EQ(st, 200);
+  auto [st2, cmpl] = Post("/v1/completions", json({{"prompt", ids["tokens"]},
+                                                   {"max_tokens", 5},
+                                                   {"temperature", 0},
+                                                   {"ignore_eos", true},
+                                                   {"logprobs", 3}})
+                                                 .dump());
+  ASSERT_EQ(st2, 200);
+  std::string text;
+  for (size_t t = 0; t < 5; ++t) {
+    const json& e = content[t];
+    ASSERT_EQ(e["top_logprobs"].size(), 3u);
+    EXPECT_EQ(e["token"], cmpl["choices"][0]["logprobs"]["tokens"][t]);
+    EXPECT_NEAR(e["logprob"].get<double>(),
+                cmpl["choices"][0]["logprobs"]["token_logprobs"][t].get<double>(), 1e-5);
+    EXPECT_EQ(e["top_logprobs"][0]["token"], e["token"]);  // greedy: the most likely token
+    EXPECT_GE(e["top_logprobs"][0]["logprob"].get<double>(),
+              e["top_logprobs"][1]["logprob"].get<double>());
+    std::string bytes;
+    for (const auto& b : e["bytes"]) bytes += static_cast<char>(b.get<int>());
+    EXPECT_EQ(bytes, e["token"].get<std::string>());
+    text += bytes;
+  }
+  EXPECT_EQ(text, chat["choices"][0]["message"]["content"]);
+  // logprobs are refused where vLLM refuses them.
+  EXPECT_EQ(Post("/v1/chat/completions",
+                 R"({"messages": [{"role": "user", "content": "Hi"}], "top_logprobs": 2})")
+                .first,
+            400);
+  EXPECT_EQ(
+      Post("/v1/completions", R"({"prompt": "Hi", "prompt_logprobs": 1, "stream": true})").first,
+      400);
+}
+
+TEST_F(ServerTest, GenerationConfigDefaultsApplyUnlessTheRequestSetsThem) {
+  server_->Stop();
+  thread_.join();
+  server::ServerConfig sc;
+  sc.host = "127.0.0.1";
+  sc.port = 0;
+  sc.served_model_name = "tiny";
+  // As generation_config.json {"temperature": 0, "max_new_tokens": 3} gives them.
+  GenerationConfig gen;
+  gen.temperature = 0.0;
+  gen.max_new_tokens = 3;
+  sc.sampling_defaults = SamplingDefaults(gen);
+  EngineConfig ec;
+  ec.max_model_len = 512;
+  ec.kv_cache_memory = 16 << 20;
+  server_ = std::make_unique<server::Server>(
+      std::make_unique<AsyncEngine>(std::move(LLM::Load(model_, ec)).value()), sc);
+  const int port = *server_->Bind();
+  thread_ = std::thread([this] { server_->Listen(); });
+  httplib::Client c("127.0.0.1", port);
+  auto post = [&](const std::string& body) {
+    return json::parse(c.Post("/v1/completions", body, "application/json")->body);
+  };
+  // Greedy by default: equals the offline greedy run; max_tokens caps at max_new_tokens.
+  json r = post(R"({"prompt": "Hello", "max_tokens": 12, "ignore_eos": true})");
+  EXPECT_EQ(r["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(r["choices"][0]["text"], json(Offline("Hello", 3)));
+  r = post(R"({"prompt": "Hello", "max_tokens": 2, "ignore_eos": true})");
+  EXPECT_EQ(r["usage"]["completion_tokens"], 2);
+}
+
+TEST_F(ServerTest, ShutdownFinishesRequestsInFlightWithinTheGrace) {
+  std::thread slow([&] {
+    auto r = client_->Post(
+        "/v1/completions",
+        R"({"prompt": "Hi", "max_tokens": 500, "n": 4, "temperature": 0, "ignore_eos": true})",
+        "application/json");
+    ASSERT_TRUE(r);
+    const json body = json::parse(r->body);
+    ASSERT_EQ(body["choices"].size(), 4u);
+    for (const json& c : body["choices"]) EXPECT_EQ(c["finish_reason"], "length");
+  });
+  WaitUntilRunning();
+  std::thread shutdown([&] { server_->Shutdown(std::chrono::seconds(20)); });
+  // While it drains, new requests are turned away.
+  httplib::Client late("127.0.0.1", port_);
+  int status = 0;
+  for (int i = 0; i < 1000 && status != 503; ++i) {
+    auto r = late.Get("/v1/models");
+    status = r ? r->status : 0;
+  }
+  EXPECT_EQ(status, 503);
+  slow.join();
+  shutdown.join();
+  thread_.join();  // Listen returned
+}
+
+TEST_F(ServerTest, ShutdownAbortsWhatTheGraceDoesNotCover) {
+  std::thread slow([&] {
+    auto r = client_->Post(
+        "/v1/completions",
+        R"({"prompt": "Hi", "max_tokens": 500, "n": 16, "ignore_eos": true, "stream": true})",
+        "application/json");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_NE(r->body.find("\"finish_reason\":\"abort\""), std::string::npos);
+    EXPECT_NE(r->body.find("data: [DONE]"), std::string::npos);
+  });
+  WaitUntilRunning();
+  server_->Shutdown(std::chrono::milliseconds(0));
+  slow.join();
+  thread_.join();
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ struct ApiError {
   static ApiError From(const Status& s) {
     if (s.code() == StatusCode::kInternal) return {500, s.message(), "InternalServerError", ""};
     if (s.code() == StatusCode::kNotFound) return {404, s.message(), "NotFoundError", ""};
+    if (s.code() == StatusCode::kUnavailable)
+      return {503, s.message(), "ServiceUnavailableError", ""};
     return {400, s.message(), "BadRequestError", ""};
   }
 };

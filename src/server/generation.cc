@@ -4,9 +4,9 @@
 
 namespace loom::server {
 
-Result<std::vector<std::shared_ptr<RequestStream>>> StartChoices(AsyncEngine& engine,
-                                                                 const std::vector<std::vector<int32_t>>& prompts,
-                                                                 const SamplingParams& params) {
+Result<std::vector<std::shared_ptr<RequestStream>>> StartChoices(
+    AsyncEngine& engine, const std::vector<std::vector<int32_t>>& prompts,
+    const SamplingParams& params) {
   std::vector<std::shared_ptr<RequestStream>> streams;
   const int n = std::max(1, params.n);
   for (const std::vector<int32_t>& prompt : prompts) {
@@ -14,7 +14,6 @@ Result<std::vector<std::shared_ptr<RequestStream>>> StartChoices(AsyncEngine& en
       SamplingParams p = params;
       p.n = 1;
       if (params.seed) p.seed = *params.seed + k;
-      if (k > 0) p.prompt_logprobs.reset();
       Result<std::shared_ptr<RequestStream>> s = engine.Add(prompt, p);
       if (!s.ok()) {
         for (const auto& started : streams) engine.Abort(started->id());
@@ -34,6 +33,7 @@ std::vector<Choice> Collect(const std::vector<std::shared_ptr<RequestStream>>& s
     while (std::optional<StreamDelta> d = streams[i]->Next()) {
       c.token_ids.insert(c.token_ids.end(), d->token_ids.begin(), d->token_ids.end());
       c.samples.insert(c.samples.end(), d->samples.begin(), d->samples.end());
+      if (!d->prompt_logprobs.empty()) c.prompt_logprobs = std::move(d->prompt_logprobs);
       c.text += d->text;
       if (d->finished) {
         c.finish_reason = d->finish_reason;

@@ -15,6 +15,7 @@ struct Choice {
   int index = 0;
   std::vector<int32_t> token_ids;
   std::vector<SampleOutput> samples;
+  std::vector<SampleOutput> prompt_logprobs;  // when requested: prompt tokens 1..
   std::string text;
   FinishReason finish_reason = FinishReason::kNone;
   std::string error;
@@ -22,9 +23,9 @@ struct Choice {
 
 // Starts params.n streams for each prompt (choice index = prompt * n + k; a seeded request
 // gives sample k the seed + k, as vLLM). Fails before anything runs if any request is invalid.
-Result<std::vector<std::shared_ptr<RequestStream>>> StartChoices(AsyncEngine& engine,
-                                                                 const std::vector<std::vector<int32_t>>& prompts,
-                                                                 const SamplingParams& params);
+Result<std::vector<std::shared_ptr<RequestStream>>> StartChoices(
+    AsyncEngine& engine, const std::vector<std::vector<int32_t>>& prompts,
+    const SamplingParams& params);
 
 // Reads every stream to the end (non-streaming responses).
 std::vector<Choice> Collect(const std::vector<std::shared_ptr<RequestStream>>& streams);
