@@ -2,6 +2,7 @@
 //   loom bench matmul --m 1 --n 4096 --k 4096 --dtype bf16
 //   loom bench generate --model DIR --prompt-len 128 --gen-len 32 --batch 16
 //   loom bench tokenize --model DIR --file TEXT
+//   loom bench serve --base-url http://127.0.0.1:8000 ...   (bench_serve_cmd.cc)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,8 +10,8 @@
 #include <random>
 
 #include "cli/commands.h"
-#include "core/threads.h"
 #include "cli/engine_flags.h"
+#include "core/threads.h"
 #include "engine/llm.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
@@ -102,7 +103,8 @@ Status BenchGenerate(GenerateOptions o) {
   for (int b = 0; b < o.batch; ++b) {
     EngineRequest r;
     r.id = std::to_string(b);
-    for (int i = 0; i < o.prompt_len; ++i) r.prompt_ids.push_back(static_cast<int32_t>((i * 7919 + b * 104729 + 13) % vocab));
+    for (int i = 0; i < o.prompt_len; ++i)
+      r.prompt_ids.push_back(static_cast<int32_t>((i * 7919 + b * 104729 + 13) % vocab));
     r.params = *params;
     LOOM_RETURN_IF_ERROR(engine.AddRequest(std::move(r)));
   }
@@ -120,9 +122,12 @@ Status BenchGenerate(GenerateOptions o) {
     decoded += static_cast<int64_t>(out.size());
   }
   const auto t2 = Clock::now();
-  fmt::print("generate {} batch={} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens {:.1f} tok/s\n",
-             o.model, o.batch, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), int64_t{o.batch} * o.prompt_len,
-             o.batch * o.prompt_len / Seconds(t0, t1), decoded, decoded / std::max(Seconds(t1, t2), 1e-9));
+  fmt::print(
+      "generate {} batch={} isa={} threads={}: prefill {} tokens {:.1f} tok/s, decode {} tokens "
+      "{:.1f} tok/s\n",
+      o.model, o.batch, kernels::IsaName(kernels::ActiveIsa()), NumThreads(),
+      int64_t{o.batch} * o.prompt_len, o.batch * o.prompt_len / Seconds(t0, t1), decoded,
+      decoded / std::max(Seconds(t1, t2), 1e-9));
   return Status::Ok();
 }
 
@@ -158,8 +163,11 @@ Status BenchTokenize(const TokenizeOptions& o) {
     }
     best = std::min(best, Seconds(t0, Clock::now()));
   }
-  fmt::print("tokenize {} file={} ({:.1f} MB, {} docs): {} tokens, {:.1f} MB/s, {:.0f} tokens/s (best of {})\n", o.model,
-             o.file, text.size() / 1e6, docs.size(), tokens, text.size() / best / 1e6, tokens / best, o.repeat);
+  fmt::print(
+      "tokenize {} file={} ({:.1f} MB, {} docs): {} tokens, {:.1f} MB/s, {:.0f} tokens/s (best of "
+      "{})\n",
+      o.model, o.file, text.size() / 1e6, docs.size(), tokens, text.size() / best / 1e6,
+      tokens / best, o.repeat);
   return Status::Ok();
 }
 
@@ -179,7 +187,8 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   mm->add_option("--threads", mo->threads, "Worker threads (default: all cores)");
   mm->callback([&run, mo] { run = [mo] { return BenchMatmul(*mo); }; });
 
-  CLI::App* tk = bench->add_subcommand("tokenize", "Single-threaded encode throughput on a text file");
+  CLI::App* tk =
+      bench->add_subcommand("tokenize", "Single-threaded encode throughput on a text file");
   auto to = std::make_shared<TokenizeOptions>();
   tk->add_option("--model", to->model, "Directory with tokenizer.json")->required();
   tk->add_option("--file", to->file, "UTF-8 text file")->required();
@@ -195,6 +204,8 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   gen->add_option("--threads", go->threads, "Worker threads (default: all cores)");
   AddEngineFlags(gen, go->engine, go->policy, go->no_prefix_caching);
   gen->callback([&run, go] { run = [go] { return BenchGenerate(*go); }; });
+
+  AddBenchServeCommand(*bench, run);
 }
 
 }  // namespace loom::cli
