@@ -449,5 +449,31 @@ TEST_F(ServerTest, ShutdownAbortsWhatTheGraceDoesNotCover) {
   thread_.join();
 }
 
+// Byte-level tokens that do not form UTF-8 read U+FFFD, as Hugging Face decodes them, streamed or
+// not: never an error or an invalid JSON string. The reference is Python's
+// bytes(greedy_ids).decode("utf-8", "replace") of the PyTorch golden's 32 greedy tokens.
+TEST_F(ServerTest, InvalidUtf8IsReplacedAsHuggingFaceDecodes) {
+  const json golden = testing::ReadJson(testing::ModelsDir() / "llama-gqa-f32" / "golden.json");
+  const std::string want = json::parse(
+      R"("2G\u0300\u001a\ufffd\\.\ufffd2G\ufffd2\ufffd2\ufffd\u0016\ufffd\u001a\ufffd\u00112)\ufffd\u001dN\ufffdK\ufffd\u0451\ufffd")");
+  json req = {{"prompt", golden["prompt_ids"]},
+              {"max_tokens", 32},
+              {"temperature", 0},
+              {"ignore_eos", true}};
+  auto [status, body] = Post("/v1/completions", req.dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["choices"][0]["text"], want);
+  req["stream"] = true;
+  auto r = client_->Post("/v1/completions", req.dump(), "application/json");
+  ASSERT_TRUE(r);
+  std::string text;
+  for (size_t pos = 0; (pos = r->body.find("data: {", pos)) != std::string::npos; ++pos) {
+    const json chunk = json::parse(
+        r->body.substr(pos + 6, r->body.find("\n\n", pos) - pos - 6));  // throws if invalid
+    text += chunk["choices"][0]["text"].get<std::string>();
+  }
+  EXPECT_EQ(text, want);
+}
+
 }  // namespace
 }  // namespace loom
