@@ -124,6 +124,29 @@ TEST(Engine, SeededSamplingIsReproducibleInAnyBatch) {
   EXPECT_NE((*a)[0].outputs[0].token_ids, (*a)[0].outputs[1].token_ids);
 }
 
+TEST(Engine, PromptLogprobsOfBatchedRequestsEqualEachAlone) {
+  // Several requests finishing their prompts in one step interleave prompt rows and sampled rows
+  // in the logits; each prompt position must still read its own row.
+  const std::vector<std::vector<int32_t>> prompts = {Prompt(20, 1), Prompt(33, 2), Prompt(7, 3)};
+  SamplingParams p = Greedy(2);
+  p.prompt_logprobs = 2;
+  Result<std::vector<RequestResult>> batched = MakeLLM({})->Generate(prompts, {p, p, p});
+  ASSERT_TRUE(batched.ok()) << batched.status().message();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    Result<std::vector<RequestResult>> alone = MakeLLM({})->Generate({prompts[i]}, {p});
+    ASSERT_TRUE(alone.ok());
+    const auto& a = (*alone)[0].prompt_logprobs;
+    const auto& b = (*batched)[i].prompt_logprobs;
+    ASSERT_EQ(a.size(), prompts[i].size() - 1);
+    ASSERT_EQ(b.size(), a.size());
+    for (size_t t = 0; t < a.size(); ++t) {
+      EXPECT_EQ(b[t].token, prompts[i][t + 1]);
+      EXPECT_NEAR(b[t].logprob, a[t].logprob, 1e-5) << "prompt " << i << " position " << t;
+      EXPECT_EQ(b[t].rank, a[t].rank);
+    }
+  }
+}
+
 TEST(Engine, RejectsBadRequestsWithoutDisturbingOthers) {
   auto llm = MakeLLM({});
   Result<std::vector<RequestResult>> r = llm->Generate({Prompt(10, 1), {1, 999}}, {Greedy(4)});

@@ -152,6 +152,7 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
   struct PromptRow {
     State* state;
     int64_t position;
+    size_t row;  // into `rows`: requests' prompt and sample rows interleave
   };
   std::vector<int64_t> rows;
   std::vector<PromptRow> prompt_rows;
@@ -164,8 +165,8 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
       const int64_t prompt_len = static_cast<int64_t>(st.req.prompt_ids.size());
       for (int64_t p = s.num_computed_tokens;
            p < std::min<int64_t>(s.num_computed_tokens + s.num_new_tokens, prompt_len - 1); ++p) {
+        prompt_rows.push_back({&st, p, rows.size()});
         rows.push_back(first + p - s.num_computed_tokens);
-        prompt_rows.push_back({&st, p});
       }
     }
     sample_row.push_back(s.samples ? rows.size() : std::string::npos);
@@ -181,7 +182,7 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
 
   for (size_t j = 0; j < prompt_rows.size(); ++j) {
     const std::vector<float> lp =
-        LogSoftmax(std::span<const float>(logits.data<float>() + j * vocab, vocab));
+        LogSoftmax(std::span<const float>(logits.data<float>() + prompt_rows[j].row * vocab, vocab));
     const EngineRequest& req = prompt_rows[j].state->req;
     prompt_rows[j].state->prompt_logprobs.push_back(
         LogprobsOf(lp, req.prompt_ids[prompt_rows[j].position + 1], req.params.prompt_logprobs));
