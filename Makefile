@@ -28,9 +28,10 @@ test-debug: deps
 	cmake --build --preset debug
 	ctest --preset debug
 
-# Regenerates tests/data/models from the independent PyTorch reference.
+# Regenerates tests/data/models and tests/data/quant_models from the independent PyTorch reference.
 goldens: reference-deps
 	/usr/bin/python3 tools/reference/make_checkpoints.py
+	/usr/bin/python3 tools/reference/make_quant_checkpoints.py
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -3,11 +3,13 @@
 //   loom bench generate --model DIR --prompt-len 128 --gen-len 32 --batch 16
 //   loom bench tokenize --model DIR --file TEXT
 //   loom bench serve --base-url http://127.0.0.1:8000 ...   (bench_serve_cmd.cc)
+//   loom bench perplexity --model DIR --file TEXT            (bench_perplexity_cmd.cc)
 #include <fmt/format.h>
 
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
@@ -16,7 +18,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 #include "models/registry.h"
-#include "tokenizer/tokenizer.h"
+#include "tokenizer/model_tokenizer.h"
 
 namespace loom::cli {
 namespace {
@@ -36,29 +38,49 @@ struct MatmulOptions {
 
 Status BenchMatmul(const MatmulOptions& o) {
   SetNumThreads(o.threads);
-  DType dt;
-  if (o.dtype == "f32")
-    dt = DType::kF32;
-  else if (o.dtype == "f16")
-    dt = DType::kF16;
-  else if (o.dtype == "bf16")
-    dt = DType::kBF16;
-  else
-    return InvalidArgument("--dtype must be f32, f16 or bf16, got '{}'", o.dtype);
+  DType dt = DType::kF32;
+  bool known = false;
+  for (int t = 0; t <= static_cast<int>(DType::kQ6_K) && !known; ++t) {
+    dt = static_cast<DType>(t);
+    known = DTypeName(dt) == o.dtype;
+  }
+  if (!known) {
+    return InvalidArgument(
+        "--dtype must be f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k or "
+        "q6_k, got '{}'",
+        o.dtype);
+  }
   if (o.m <= 0 || o.n <= 0 || o.k <= 0 || o.iters <= 0)
     return InvalidArgument("sizes and --iters must be positive");
+  if (o.k % DTypeBlockElems(dt) != 0)
+    return InvalidArgument("--k must be a multiple of {} for {}", DTypeBlockElems(dt), o.dtype);
   Tensor x = Tensor::Zeros(DType::kF32, {o.m, o.k});
   Tensor w = Tensor::Zeros(dt, {o.n, o.k});
   Tensor y = Tensor::Zeros(DType::kF32, {o.m, o.n});
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> u(-1, 1);
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    const float v = u(rng);
-    if (dt == DType::kF32)
-      w.data<float>()[i] = v;
-    else
-      w.data<uint16_t>()[i] = dt == DType::kBF16 ? F32ToBF16(v) : F32ToF16(v);
+  if (kernels::CanQuantize(dt)) {
+    std::vector<float> row(static_cast<size_t>(o.k));
+    for (int64_t j = 0; j < o.n; ++j) {
+      for (float& v : row) v = u(rng);
+      kernels::Quantize(row.data(), dt, static_cast<char*>(w.raw()) + j * RowBytes(dt, o.k), o.k);
+    }
+  } else if (IsQuantized(dt)) {
+    // Decoding cost does not depend on the values: random bytes whose every 16-bit half (so
+    // every f16 scale) is a normal number in [2^-7, 1): bits 2-6 of each byte in [8, 14].
+    uint8_t* bytes = static_cast<uint8_t*>(w.raw());
+    for (size_t i = 0; i < w.nbytes(); ++i) {
+      bytes[i] = static_cast<uint8_t>((rng() & 0x83u) | (8u + rng() % 7u) << 2);
+    }
+  } else {
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const float v = u(rng);
+      if (dt == DType::kF32)
+        w.data<float>()[i] = v;
+      else
+        w.data<uint16_t>()[i] = dt == DType::kBF16 ? F32ToBF16(v) : F32ToF16(v);
+    }
   }
   kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n,
                   o.k);  // warm-up
@@ -140,7 +162,7 @@ struct TokenizeOptions {
 // Single-threaded encode throughput over a text file, split into 4 KiB documents at line ends
 // (a typical request size; a whole book as one string is not what a server sees).
 Status BenchTokenize(const TokenizeOptions& o) {
-  LOOM_ASSIGN_OR_RETURN(Tokenizer tok, Tokenizer::FromDir(o.model));
+  LOOM_ASSIGN_OR_RETURN(Tokenizer tok, LoadTokenizer(o.model));
   std::ifstream in(o.file, std::ios::binary);
   if (!in) return NotFound("--file {}: cannot open", o.file);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -182,7 +204,8 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   mm->add_option("--m", mo->m, "Rows of activations (tokens)");
   mm->add_option("--n", mo->n, "Output features");
   mm->add_option("--k", mo->k, "Input features");
-  mm->add_option("--dtype", mo->dtype, "Weight dtype: f32, f16, bf16");
+  mm->add_option("--dtype", mo->dtype,
+                 "Weight dtype: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k ... q6_k");
   mm->add_option("--iters", mo->iters, "Timed iterations");
   mm->add_option("--threads", mo->threads, "Worker threads (default: all cores)");
   mm->callback([&run, mo] { run = [mo] { return BenchMatmul(*mo); }; });
@@ -206,6 +229,7 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   gen->callback([&run, go] { run = [go] { return BenchGenerate(*go); }; });
 
   AddBenchServeCommand(*bench, run);
+  AddBenchPerplexityCommand(*bench, run);
 }
 
 }  // namespace loom::cli

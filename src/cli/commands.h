@@ -14,6 +14,7 @@ void AddGenerateCommand(CLI::App& app, std::function<Status()>& run);
 void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
 // `bench serve`, a subcommand of `bench`: an HTTP client that loads a running server.
 void AddBenchServeCommand(CLI::App& bench, std::function<Status()>& run);
+void AddBenchPerplexityCommand(CLI::App& bench, std::function<Status()>& run);
 void AddTokenizeCommands(CLI::App& app, std::function<Status()>& run);  // tokenize, detokenize
 void AddRenderCommand(CLI::App& app, std::function<Status()>& run);
 void AddServeCommand(CLI::App& app, std::function<Status()>& run);

@@ -25,6 +25,9 @@ inline void AddEngineFlags(CLI::App* cmd, EngineConfig& c, std::string& policy,
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-enable-prefix-caching,!--enable-prefix-caching", no_prefix_caching,
                 "Prefix caching (on by default; --no-enable-prefix-caching disables it)");
+  cmd->add_option(
+      "--quantization,-q", c.quantization,
+      "Quantize Linear weights at load: q8_0, q4_0 or q4_k (GGUF files keep their own types)");
   cmd->add_option("--scheduling-policy", policy,
                   "default, or legacy (whole prompts, no prefix caching)")
       ->check(CLI::IsMember({"default", "legacy"}));

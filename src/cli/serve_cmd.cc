@@ -5,7 +5,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -64,11 +63,14 @@ Status RunServe(Options o) {
   sc.served_model_name = o.served_model_name.value_or(o.model);
   std::optional<fs::path> tmpl_file;
   if (o.chat_template) tmpl_file = *o.chat_template;
-  if (Result<std::string> t = LoadChatTemplate(o.model, tmpl_file, false); t.ok())
-    sc.chat_template = *t;
-  if (std::ifstream in(fs::path(o.model) / "tokenizer_config.json"); in) {
-    sc.tokenizer_config = nlohmann::ordered_json::parse(in, nullptr, false);
-    if (sc.tokenizer_config.is_discarded()) sc.tokenizer_config = nlohmann::ordered_json::object();
+  sc.tokenizer_config = llm->tokenizer_config();
+  // A model without a chat template still serves completions; a --chat-template that cannot be
+  // read is an error.
+  Result<std::string> tmpl = LoadChatTemplate(o.model, sc.tokenizer_config, tmpl_file, false);
+  if (tmpl.ok()) {
+    sc.chat_template = *tmpl;
+  } else if (tmpl_file) {
+    return tmpl.status();
   }
   const int max_model_len = llm->engine().max_model_len();
   server::Server srv(std::make_unique<AsyncEngine>(std::move(llm), o.max_queued_requests), sc);

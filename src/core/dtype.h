@@ -7,10 +7,77 @@
 
 namespace loom {
 
-enum class DType : uint8_t { kF32, kF16, kBF16 };
+// Float types, then ggml's block-quantized weight types (GGUF files, online quantization). A
+// block-quantized row of n elements (n a multiple of DTypeBlockElems) is n / DTypeBlockElems
+// blocks laid out exactly as ggml's block_q4_0, block_q4_K, ... structs (little-endian).
+// kI32 is storage only: the packed int32 tensors of GPTQ / AWQ checkpoints (safetensors "I32"),
+// which are repacked at load (models/gptq_awq.h) and never reach a kernel.
+enum class DType : uint8_t {
+  kF32,
+  kF16,
+  kBF16,
+  kQ4_0,
+  kQ4_1,
+  kQ5_0,
+  kQ5_1,
+  kQ8_0,
+  kQ2_K,
+  kQ3_K,
+  kQ4_K,
+  kQ5_K,
+  kQ6_K,
+  kI32,
+};
 
-constexpr size_t DTypeSize(DType t) { return t == DType::kF32 ? 4 : 2; }
-std::string_view DTypeName(DType t);  // "f32", "f16", "bf16"
+constexpr bool IsQuantized(DType t) { return t >= DType::kQ4_0 && t <= DType::kQ6_K; }
+// Elements per block: 1 for float types, 32 for Q4_0..Q8_0, 256 for the K types.
+constexpr int64_t DTypeBlockElems(DType t) {
+  return !IsQuantized(t) ? 1 : t >= DType::kQ2_K ? 256 : 32;
+}
+// Bytes per block (ggml's sizeof(block_*)), or per element for float types.
+constexpr int64_t DTypeBlockBytes(DType t) {
+  switch (t) {
+    case DType::kF32:
+      return 4;
+    case DType::kF16:
+    case DType::kBF16:
+      return 2;
+    case DType::kQ4_0:
+      return 18;  // f16 d, 16 B of nibbles
+    case DType::kQ4_1:
+      return 20;  // f16 d, f16 m, 16 B
+    case DType::kQ5_0:
+      return 22;  // f16 d, 4 B high bits, 16 B
+    case DType::kQ5_1:
+      return 24;  // f16 d, f16 m, 4 B, 16 B
+    case DType::kQ8_0:
+      return 34;  // f16 d, 32 int8
+    case DType::kQ2_K:
+      return 84;  // 16 B scales, 64 B quants, f16 d, f16 dmin
+    case DType::kQ3_K:
+      return 110;  // 32 B hmask, 64 B quants, 12 B scales, f16 d
+    case DType::kQ4_K:
+      return 144;  // f16 d, f16 dmin, 12 B scales, 128 B quants
+    case DType::kQ5_K:
+      return 176;  // f16 d, f16 dmin, 12 B scales, 32 B qh, 128 B quants
+    case DType::kQ6_K:
+      return 210;  // 128 B ql, 64 B qh, 16 int8 scales, f16 d
+    case DType::kI32:
+      return 4;
+  }
+  return 0;
+}
+// Bytes of one element of a float (or integer) type. Not defined for block-quantized types: use
+// RowBytes.
+constexpr size_t DTypeSize(DType t) {
+  return IsQuantized(t) ? 0 : static_cast<size_t>(DTypeBlockBytes(t));
+}
+// Bytes of a row of `n` elements (n a multiple of DTypeBlockElems(t)).
+constexpr int64_t RowBytes(DType t, int64_t n) {
+  return n / DTypeBlockElems(t) * DTypeBlockBytes(t);
+}
+
+std::string_view DTypeName(DType t);  // "f32", "f16", "bf16", "q4_0", ..., "q6_k", "i32"
 
 inline float BF16ToF32(uint16_t h) {
   uint32_t bits = uint32_t{h} << 16;

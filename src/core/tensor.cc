@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <new>
 
 namespace loom {
@@ -72,7 +71,8 @@ Tensor Tensor::LazyZeros(DType dtype, Shape shape) {
   t.shape_ = std::move(shape);
   t.strides_ = RowMajorStrides(t.shape_);
   const size_t bytes = std::max<size_t>(t.nbytes(), 1);
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   t.data_ = p;
   t.owner_ = std::shared_ptr<void>(p, [bytes](void* q) { munmap(q, bytes); });
@@ -94,8 +94,7 @@ bool Tensor::IsContiguous() const { return strides_ == RowMajorStrides(shape_); 
 Tensor Tensor::Slice(size_t dim, int64_t begin, int64_t end) const {
   Tensor t = *this;
   t.shape_[dim] = end - begin;
-  t.data_ =
-      static_cast<char*>(data_) + begin * strides_[dim] * static_cast<int64_t>(DTypeSize(dtype_));
+  t.data_ = static_cast<char*>(data_) + RowBytes(dtype_, begin * strides_[dim]);
   return t;
 }
 

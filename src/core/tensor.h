@@ -35,7 +35,11 @@ class Tensor {
   int64_t dim(size_t i) const { return shape_[i]; }
   size_t ndim() const { return shape_.size(); }
   int64_t numel() const { return NumElements(shape_); }
-  size_t nbytes() const { return static_cast<size_t>(numel()) * DTypeSize(dtype_); }
+  // Block-quantized tensors are rows of whole blocks along the last dimension.
+  size_t nbytes() const {
+    if (shape_.empty()) return DTypeSize(dtype_);
+    return static_cast<size_t>(numel() / shape_.back() * RowBytes(dtype_, shape_.back()));
+  }
   bool defined() const { return data_ != nullptr; }
 
   void* raw() const { return data_; }

@@ -33,7 +33,8 @@ int64_t AvailableMemory() {
 }
 
 Result<DType> KvDType(const std::string& name, DType weights) {
-  if (name == "auto") return weights;
+  // Block-quantized weights (GGUF, --quantization) keep K/V in bf16, as llama.cpp keeps f16.
+  if (name == "auto") return IsQuantized(weights) ? DType::kBF16 : weights;
   if (name == "f32" || name == "float32") return DType::kF32;
   if (name == "bf16" || name == "bfloat16") return DType::kBF16;
   if (name == "f16" || name == "float16") return DType::kF16;
@@ -181,8 +182,8 @@ Result<std::vector<RequestOutput>> EngineCore::Step() {
   Tensor logits = rows.empty() ? Tensor() : model_->ComputeLogits(selected);  // f32 [rows, vocab]
 
   for (size_t j = 0; j < prompt_rows.size(); ++j) {
-    const std::vector<float> lp =
-        LogSoftmax(std::span<const float>(logits.data<float>() + prompt_rows[j].row * vocab, vocab));
+    const std::vector<float> lp = LogSoftmax(
+        std::span<const float>(logits.data<float>() + prompt_rows[j].row * vocab, vocab));
     const EngineRequest& req = prompt_rows[j].state->req;
     prompt_rows[j].state->prompt_logprobs.push_back(
         LogprobsOf(lp, req.prompt_ids[prompt_rows[j].position + 1], req.params.prompt_logprobs));

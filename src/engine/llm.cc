@@ -6,6 +6,7 @@
 
 #include "engine/output_processor.h"
 #include "models/registry.h"
+#include "tokenizer/model_tokenizer.h"
 
 namespace loom {
 
@@ -25,19 +26,34 @@ std::string_view FinishReasonName(FinishReason r) {
 
 Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir,
                                        const EngineConfig& config) {
-  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(dir));
+  LoadOptions options;
+  if (!config.quantization.empty()) {
+    const std::map<std::string, DType> methods = {
+        {"q8_0", DType::kQ8_0}, {"q4_0", DType::kQ4_0}, {"q4_k", DType::kQ4_K}};
+    const auto it = methods.find(config.quantization);
+    if (it == methods.end()) {
+      return InvalidArgument(
+          "--quantization must be q8_0, q4_0 or q4_k, got '{}' (GGUF files and GPTQ/AWQ "
+          "checkpoints "
+          "carry their own)",
+          config.quantization);
+    }
+    options.quantization = it->second;
+  }
+  LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(dir, options));
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(dir));
   const std::vector<int64_t>& eos64 =
       gen.eos_token_ids.empty() ? model->config().eos_token_ids : gen.eos_token_ids;
   std::vector<int32_t> eos(eos64.begin(), eos64.end());
-  std::optional<Tokenizer> tokenizer;
-  if (std::filesystem::exists(dir / "tokenizer.json")) {
-    LOOM_ASSIGN_OR_RETURN(tokenizer, Tokenizer::FromDir(dir));
-    if (eos.empty() && tokenizer->EosTokenId()) eos.push_back(*tokenizer->EosTokenId());
-  }
+  LOOM_ASSIGN_OR_RETURN(ModelTokenizer tok, LoadModelTokenizer(dir));
+  if (!tok.eog_ids.empty()) eos = tok.eog_ids;  // GGUF: stop where llama.cpp stops
+  if (eos.empty() && tok.tokenizer && tok.tokenizer->EosTokenId())
+    eos.push_back(*tok.tokenizer->EosTokenId());
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<EngineCore> engine,
                         EngineCore::Create(std::move(model), config));
-  return std::make_unique<LLM>(std::move(engine), std::move(eos), std::move(tokenizer));
+  auto llm = std::make_unique<LLM>(std::move(engine), std::move(eos), std::move(tok.tokenizer));
+  llm->tokenizer_config_ = std::move(tok.config);
+  return llm;
 }
 
 Result<std::vector<int32_t>> LLM::Encode(const std::string& text) const {

@@ -28,8 +28,9 @@ std::string_view FinishReasonName(FinishReason r);  // "stop", "length", "abort"
 
 class LLM {
  public:
-  // Loads the checkpoint in `dir` (and its tokenizer when tokenizer.json is there); EOS ids come
-  // from generation_config.json, else config.json.
+  // Loads the checkpoint in `dir`, a Hugging Face directory (with its tokenizer when
+  // tokenizer.json is there) or a .gguf file (tokenizer from its metadata). EOS ids come from
+  // generation_config.json, else config.json; for GGUF files, llama.cpp's end-of-generation set.
   static Result<std::unique_ptr<LLM>> Load(const std::filesystem::path& dir,
                                            const EngineConfig& config);
   LLM(std::unique_ptr<EngineCore> engine, std::vector<int32_t> eos_token_ids,
@@ -49,6 +50,8 @@ class LLM {
   EngineCore& engine() { return *engine_; }
   const std::vector<int32_t>& eos_token_ids() const { return eos_; }
   const std::optional<Tokenizer>& tokenizer() const { return tokenizer_; }
+  // tokenizer_config.json (special tokens, chat_template); empty when there is none.
+  const nlohmann::ordered_json& tokenizer_config() const { return tokenizer_config_; }
   // bad_words as token-id sequences (needs the tokenizer when there are any).
   Result<std::vector<std::vector<int32_t>>> BadWordsIds(const SamplingParams& p) const;
 
@@ -57,6 +60,7 @@ class LLM {
 
   std::vector<int32_t> eos_;
   std::optional<Tokenizer> tokenizer_;
+  nlohmann::ordered_json tokenizer_config_ = nlohmann::ordered_json::object();
   uint64_t next_id_ = 0;
 };
 

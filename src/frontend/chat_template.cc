@@ -22,7 +22,8 @@ Result<std::string> ReadText(const fs::path& p) {
 // Special tokens are strings or AddedToken dicts ({"content": ...}) in tokenizer_config.json.
 std::optional<std::string> TokenString(const ordered_json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   return std::nullopt;
 }
 
@@ -35,10 +36,12 @@ Result<std::string> FinalMessageText(const ordered_json& messages) {
   if (content.is_string()) return content.get<std::string>();
   if (content.is_array()) {
     for (auto it = content.rbegin(); it != content.rend(); ++it) {
-      if (it->is_object() && it->contains("text") && (*it)["text"].is_string()) return (*it)["text"].get<std::string>();
+      if (it->is_object() && it->contains("text") && (*it)["text"].is_string())
+        return (*it)["text"].get<std::string>();
     }
   }
-  return InvalidArgument("continue_final_message is set but the final message has no text to continue");
+  return InvalidArgument(
+      "continue_final_message is set but the final message has no text to continue");
 }
 
 std::string Strip(const std::string& s, bool left, bool right) {
@@ -51,29 +54,31 @@ std::string Strip(const std::string& s, bool left, bool right) {
 
 }  // namespace
 
-Result<std::string> LoadChatTemplate(const fs::path& dir, const std::optional<fs::path>& override_file,
-                                     bool has_tools) {
+Result<std::string> LoadChatTemplate(const fs::path& model, const ordered_json& config,
+                                     const std::optional<fs::path>& override_file, bool has_tools) {
   if (override_file) return ReadText(*override_file);
-  if (fs::exists(dir / "chat_template.jinja")) return ReadText(dir / "chat_template.jinja");
-  const fs::path config_path = dir / "tokenizer_config.json";
-  std::ifstream in(config_path);
-  if (!in) return NotFound("{}: no chat template (no chat_template.jinja or tokenizer_config.json); pass --chat-template", dir.string());
-  const ordered_json config = ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) return InvalidArgument("{}: not valid JSON", config_path.string());
-  const ordered_json t = config.value("chat_template", ordered_json());
+  if (fs::is_directory(model) && fs::exists(model / "chat_template.jinja"))
+    return ReadText(model / "chat_template.jinja");
+  const std::string config_path =
+      fs::is_directory(model) ? (model / "tokenizer_config.json").string() : model.string();
+  const ordered_json t =
+      config.is_object() ? config.value("chat_template", ordered_json()) : ordered_json();
   if (t.is_string()) return t.get<std::string>();
   if (t.is_array()) {
     std::optional<std::string> def, tool_use;
     for (const ordered_json& e : t) {
-      if (!e.is_object() || !e.contains("name") || !e.contains("template") || !e["template"].is_string()) continue;
+      if (!e.is_object() || !e.contains("name") || !e.contains("template") ||
+          !e["template"].is_string())
+        continue;
       if (e["name"] == "default") def = e["template"].get<std::string>();
       if (e["name"] == "tool_use") tool_use = e["template"].get<std::string>();
     }
     if (has_tools && tool_use) return *tool_use;
     if (def) return *def;
-    return InvalidArgument("{}: chat_template has several named templates but none named 'default'", config_path.string());
+    return InvalidArgument("{}: chat_template has several named templates but none named 'default'",
+                           config_path);
   }
-  return NotFound("{}: no chat_template; pass --chat-template", config_path.string());
+  return NotFound("{}: no chat_template; pass --chat-template", config_path);
 }
 
 Result<std::string> RenderChat(const std::string& tmpl, const ordered_json& tokenizer_config,
@@ -82,7 +87,8 @@ Result<std::string> RenderChat(const std::string& tmpl, const ordered_json& toke
     return InvalidArgument("add_generation_prompt and continue_final_message cannot both be set");
   }
   ordered_json ctx = ordered_json::object();
-  for (const char* name : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
+  for (const char* name : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                           "cls_token", "mask_token"}) {
     if (!tokenizer_config.is_object() || !tokenizer_config.contains(name)) continue;
     if (auto s = TokenString(tokenizer_config[name])) ctx[name] = *s;
   }
@@ -111,11 +117,13 @@ Result<std::string> RenderChat(const std::string& tmpl, const ordered_json& toke
   const std::string stripped = Strip(final_text, true, true);
   const size_t loc = out.rfind(stripped);
   if (loc == std::string::npos) {
-    return InvalidArgument("continue_final_message is set but the final message does not appear in the rendered chat");
+    return InvalidArgument(
+        "continue_final_message is set but the final message does not appear in the rendered chat");
   }
   const std::string lstripped = Strip(final_text, true, false);
   // transformers: keep trailing spacing only when the template preserved it.
-  if (out.compare(loc, lstripped.size(), final_text) == 0) return out.substr(0, loc + lstripped.size());
+  if (out.compare(loc, lstripped.size(), final_text) == 0)
+    return out.substr(0, loc + lstripped.size());
   return out.substr(0, loc + stripped.size());
 }
 

@@ -20,16 +20,20 @@ struct ChatTemplateRequest {
 };
 
 // Picks the template source as transformers does: an explicit file (--chat-template), else
-// dir/chat_template.jinja, else tokenizer_config.json's `chat_template` (a string, or a list of
-// {name, template} where "tool_use" is chosen when tools are given and "default" otherwise).
-Result<std::string> LoadChatTemplate(const std::filesystem::path& dir,
+// chat_template.jinja in a checkpoint directory, else the tokenizer config's `chat_template` (a
+// string, or a list of {name, template} where "tool_use" is chosen when tools are given and
+// "default" otherwise). `model` is the directory or .gguf file the config came from (for the
+// .jinja file and messages); `tokenizer_config` is ModelTokenizer::config.
+Result<std::string> LoadChatTemplate(const std::filesystem::path& model,
+                                     const nlohmann::ordered_json& tokenizer_config,
                                      const std::optional<std::filesystem::path>& override_file,
                                      bool has_tools);
 
 // Renders `tmpl` with transformers' globals: messages, tools (None when absent),
 // add_generation_prompt, the special tokens of `tokenizer_config` (bos_token, eos_token, ...),
 // extra kwargs; then applies continue_final_message (cut after the final message's text).
-Result<std::string> RenderChat(const std::string& tmpl, const nlohmann::ordered_json& tokenizer_config,
+Result<std::string> RenderChat(const std::string& tmpl,
+                               const nlohmann::ordered_json& tokenizer_config,
                                const ChatTemplateRequest& request);
 
 }  // namespace loom

@@ -4,6 +4,7 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/dispatch.h"
+#include "kernels/ref/quant.h"
 #include "kernels/ref/ref.h"
 
 namespace loom::kernels {
@@ -74,6 +75,13 @@ void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, in
               int64_t head_dim) {
   Table().rope_neox(x, cos, sin, n_tokens, n_heads, head_dim);
 }
+
+// Run at load time (whole tensors) or on single embedding rows: the scalar reference suffices.
+void Dequantize(const void* src, DType t, float* dst, int64_t n) {
+  ref::Dequantize(src, t, dst, n);
+}
+bool CanQuantize(DType t) { return ref::CanQuantize(t); }
+void Quantize(const float* src, DType t, void* dst, int64_t n) { ref::Quantize(src, t, dst, n); }
 
 // A conversion and copy of n rows, bound by memory: the scalar loop is the only implementation.
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,

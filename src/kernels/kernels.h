@@ -1,4 +1,5 @@
-// CPU kernels on raw row-major buffers. Activations are f32; matmul weights may be f32/f16/bf16.
+// CPU kernels on raw row-major buffers. Activations are f32; matmul weights may be f32/f16/bf16
+// or one of ggml's block-quantized types (core/dtype.h).
 // Every kernel has a scalar reference in kernels/ref (the test oracle) and fast paths in
 // kernels/cpu chosen once at run time by ISA (AVX-512 > AVX2 > scalar; see dispatch.h).
 #pragma once
@@ -10,9 +11,22 @@
 namespace loom::kernels {
 
 // y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]). x, y, bias f32; w in `w_dtype` (HF Linear layout,
-// [out_features, in_features]). bias may be null.
+// [out_features, in_features]): n rows of RowBytes(w_dtype, k) bytes, so for a block-quantized
+// w_dtype k must be a multiple of DTypeBlockElems(w_dtype). bias may be null.
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k);
+
+// dst f32 [n] <- src: n elements in any dtype (n a multiple of DTypeBlockElems(t)). Bit-exact
+// with ggml's dequantize_row_* for the block-quantized types. For loading and embedding rows.
+void Dequantize(const void* src, DType t, float* dst, int64_t n);
+
+// True for the types Quantize writes: Q8_0, Q4_0, Q4_K (online quantization).
+bool CanQuantize(DType t);
+
+// dst (RowBytes(t, n) bytes) <- src f32 [n], n a multiple of DTypeBlockElems(t), with ggml's
+// reference quantizer for t (llama-quantize's choice without an importance matrix, so the bytes
+// match llama.cpp's). Aborts unless CanQuantize(t): callers validate first.
+void Quantize(const float* src, DType t, void* dst, int64_t n);
 
 // y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight[:]; x, y [rows, dim] (may alias).
 void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps);

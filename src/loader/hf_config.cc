@@ -1,5 +1,7 @@
 #include "loader/hf_config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 
 namespace loom {
@@ -103,6 +105,114 @@ Result<DType> ParseTorchDType(const std::string& s, const std::string& file) {
                          s);
 }
 
+// quantization_config: GPTQ and AWQ as transformers and vLLM read them; "gguf" is the marker the
+// GGUF loader sets (its tensors keep their own types), so it yields no CheckpointQuantization.
+Result<std::optional<CheckpointQuantization>> ParseQuantizationConfig(const json& j,
+                                                                      const std::string& file) {
+  if (!j.is_object())
+    return InvalidArgument("{}: field 'quantization_config' must be an object", file);
+  const auto bad = [&](const std::string& key, const char* what) {
+    return InvalidArgument("{}: field 'quantization_config.{}' must be {}", file, key, what);
+  };
+  // The first of `keys` present (AutoAWQ's quant_config.json spells bits "w_bit", ...).
+  const auto find = [&](std::initializer_list<const char*> keys) -> const char* {
+    for (const char* k : keys) {
+      if (j.contains(k) && !j[k].is_null()) return k;
+    }
+    return nullptr;
+  };
+  const auto get_int = [&](std::initializer_list<const char*> keys, int64_t* out) -> Status {
+    const char* k = find(keys);
+    if (k == nullptr) return Status::Ok();
+    if (!j[k].is_number_integer()) return bad(k, "an integer");
+    *out = j[k].get<int64_t>();
+    return Status::Ok();
+  };
+  const auto get_bool = [&](const char* k, bool* out) -> Status {
+    if (find({k}) == nullptr) return Status::Ok();
+    if (!j[k].is_boolean()) return bad(k, "a boolean");
+    *out = j[k].get<bool>();
+    return Status::Ok();
+  };
+  const auto get_string = [&](const char* k, std::string* out) -> Status {
+    if (find({k}) == nullptr) return Status::Ok();
+    if (!j[k].is_string()) return bad(k, "a string");
+    *out = j[k].get<std::string>();
+    return Status::Ok();
+  };
+
+  std::string method;
+  if (find({"quant_method"}) == nullptr) return bad("quant_method", "a string (\"gptq\", \"awq\")");
+  LOOM_RETURN_IF_ERROR(get_string("quant_method", &method));
+  if (method == "gguf") return std::optional<CheckpointQuantization>();
+  if (method != "gptq" && method != "awq") {
+    return Unimplemented(
+        "{}: quantization_config.quant_method '{}' is not supported (supported: gptq, awq)", file,
+        method);
+  }
+  CheckpointQuantization q;
+  q.method = method;
+  int64_t bits = 0;
+  LOOM_RETURN_IF_ERROR(get_int({"bits", "w_bit"}, &bits));
+  if (find({"bits", "w_bit"}) == nullptr) return bad("bits", "an integer (the weight bits)");
+  LOOM_RETURN_IF_ERROR(get_int({"group_size", "q_group_size"}, &q.group_size));
+  if (q.group_size != -1 && q.group_size <= 0) return bad("group_size", "a positive integer or -1");
+  if (method == "gptq") {
+    if (bits != 4 && bits != 8) {
+      return Unimplemented("{}: GPTQ with {} bits is not supported (4 or 8)", file, bits);
+    }
+    LOOM_RETURN_IF_ERROR(get_bool("desc_act", &q.desc_act));
+    LOOM_RETURN_IF_ERROR(get_bool("sym", &q.sym));
+    std::string format = "gptq";
+    LOOM_RETURN_IF_ERROR(get_string("checkpoint_format", &format));
+    if (format != "gptq" && format != "gptq_v2") {
+      return Unimplemented("{}: GPTQ checkpoint_format '{}' is not supported (gptq, gptq_v2)", file,
+                           format);
+    }
+    q.zeros_minus_one = format == "gptq";
+    bool marlin = false;
+    LOOM_RETURN_IF_ERROR(get_bool("is_marlin_format", &marlin));
+    if (marlin) return Unimplemented("{}: GPTQ Marlin-format checkpoints are not supported", file);
+    // GPTQModel's per-module rules: "-:regex" leaves modules unquantized, which the tensors show
+    // (no qweight); a rule changing the layout (bits, groups, act-order) per module is not
+    // supported. Other keys (damp_percent, ...) only steered the quantizer.
+    if (j.contains("dynamic") && !j["dynamic"].is_null()) {
+      if (!j["dynamic"].is_object()) return bad("dynamic", "an object");
+      for (const auto& [rule, overrides] : j["dynamic"].items()) {
+        if (rule.rfind("-:", 0) == 0) continue;
+        if (!overrides.is_object()) return bad("dynamic", "an object of objects");
+        for (const auto& [key, v] : overrides.items()) {
+          const bool changes_layout = (key == "bits" && v != bits) ||
+                                      (key == "group_size" && v != q.group_size) ||
+                                      (key == "desc_act" && v != q.desc_act);
+          if (changes_layout) {
+            return Unimplemented(
+                "{}: quantization_config.dynamic rule '{}' overrides '{}' per module; not "
+                "supported",
+                file, rule, key);
+          }
+        }
+      }
+    }
+  } else {
+    if (bits != 4) return Unimplemented("{}: AWQ with {} bits is not supported (4)", file, bits);
+    std::string version = "gemm";
+    LOOM_RETURN_IF_ERROR(get_string("version", &version));
+    std::transform(version.begin(), version.end(), version.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (version != "gemm") {
+      return Unimplemented("{}: AWQ version '{}' is not supported (gemm)", file, version);
+    }
+    bool zero_point = true;
+    LOOM_RETURN_IF_ERROR(get_bool("zero_point", &zero_point));
+    if (!zero_point)
+      return Unimplemented("{}: AWQ without zero points (zero_point false) is not supported", file);
+    q.sym = false;
+  }
+  q.bits = static_cast<int>(bits);
+  return std::optional<CheckpointQuantization>(q);
+}
+
 }  // namespace
 
 Result<json> ReadJsonFile(const fs::path& path) {
@@ -148,6 +258,9 @@ Result<ModelConfig> ParseModelConfig(const json& j, const std::string& file) {
   LOOM_RETURN_IF_ERROR(r.GetOptional("bos_token_id", &c.bos_token_id));
   if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
     LOOM_RETURN_IF_ERROR(ParseRopeScaling(j["rope_scaling"], file, &c.rope_scaling));
+  }
+  if (j.contains("quantization_config") && !j["quantization_config"].is_null()) {
+    LOOM_ASSIGN_OR_RETURN(c.quantization, ParseQuantizationConfig(j["quantization_config"], file));
   }
   if (j.contains("torch_dtype") && j["torch_dtype"].is_string()) {
     LOOM_ASSIGN_OR_RETURN(c.torch_dtype,

@@ -30,6 +30,22 @@ struct RopeScaling {
   std::optional<double> mscale;
   std::optional<double> mscale_all_dim;
   bool truncate = true;
+  // GGUF files' rope_freqs tensor (llama.cpp's form of Llama 3 scaling): inv_freq[i] is divided
+  // by freq_factors[i] after the type's own scaling. Empty: none.
+  std::vector<float> freq_factors;
+};
+
+// `quantization_config` of a GPTQ or AWQ checkpoint (transformers GPTQConfig / AwqConfig, vLLM
+// GPTQConfig / AWQConfig). Linear modules stored as `<prefix>.qweight` (int32, packed), `.qzeros`
+// (int32, packed), `.scales` (f16) and, for GPTQ, `.g_idx` (int32); see models/gptq_awq.h.
+struct CheckpointQuantization {
+  std::string method;        // "gptq" or "awq"
+  int bits = 4;              // gptq: 4 or 8; awq: 4
+  int64_t group_size = 128;  // input columns per scale / zero; -1 = one group over all of them
+  bool desc_act = false;     // gptq act-order: g_idx assigns the groups, not column / group_size
+  bool sym = true;           // informational: zeros are stored either way
+  // gptq checkpoint_format "gptq" (AutoGPTQ v1) stores zero - 1 in qzeros; "gptq_v2" the zero.
+  bool zeros_minus_one = false;
 };
 
 struct ModelConfig {
@@ -56,6 +72,7 @@ struct ModelConfig {
   std::optional<DType> torch_dtype;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> bos_token_id;
+  std::optional<CheckpointQuantization> quantization;  // GPTQ / AWQ checkpoints
   nlohmann::json raw;  // the whole file, for architecture-specific fields
 };
 

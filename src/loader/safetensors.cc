@@ -1,14 +1,11 @@
 #include "loader/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "loader/mapped_file.h"
 
 namespace loom {
 namespace {
@@ -16,42 +13,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A read-only private mapping of a whole file, unmapped when the last view is gone.
-struct Mapping {
-  void* addr = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (addr != nullptr) munmap(addr, size);
-  }
-};
-
-Result<std::shared_ptr<Mapping>> MapFile(const fs::path& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFound("{}: cannot open: {}", path.string(), std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return NotFound("{}: not a regular file", path.string());
-  }
-  auto m = std::make_shared<Mapping>();
-  m->size = static_cast<size_t>(st.st_size);
-  if (m->size > 0) {
-    void* p = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      close(fd);
-      return Internal("{}: mmap failed: {}", path.string(), std::strerror(errno));
-    }
-    m->addr = p;
-  }
-  close(fd);
-  return m;
-}
-
 Result<DType> ParseDType(const std::string& s) {
   if (s == "F32") return DType::kF32;
   if (s == "F16") return DType::kF16;
   if (s == "BF16") return DType::kBF16;
-  return Unimplemented("dtype {} is not supported (supported: F32, F16, BF16)", s);
+  if (s == "I32") return DType::kI32;  // GPTQ / AWQ packed weights
+  return Unimplemented("dtype {} is not supported (supported: F32, F16, BF16, I32)", s);
 }
 
 // Largest header we accept: real checkpoints have a few MB at most.
@@ -61,7 +28,7 @@ constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
 Status WeightStore::AddFile(const fs::path& file) {
   const std::string name = file.string();
-  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<Mapping> map, MapFile(file));
+  LOOM_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> map, MapFile(file));
   if (map->size < 8) return DataLoss("{}: truncated safetensors file ({} bytes)", name, map->size);
   const auto* base = static_cast<const uint8_t*>(map->addr);
   uint64_t header_len = 0;
@@ -137,6 +104,14 @@ Result<WeightStore> WeightStore::OpenFile(const fs::path& file) {
   WeightStore store;
   store.location_ = file.string();
   LOOM_RETURN_IF_ERROR(store.AddFile(file));
+  return store;
+}
+
+WeightStore WeightStore::FromTensors(std::map<std::string, Tensor> tensors,
+                                     const std::string& location) {
+  WeightStore store;
+  store.location_ = location;
+  for (auto& [name, t] : tensors) store.entries_[name] = Entry{std::move(t), location};
   return store;
 }
 

@@ -21,6 +21,10 @@ class WeightStore {
   static Result<WeightStore> OpenDir(const std::filesystem::path& dir);
   // One .safetensors file.
   static Result<WeightStore> OpenFile(const std::filesystem::path& file);
+  // Tensors from elsewhere (a GGUF file) under Hugging Face names; `location` names them in
+  // messages.
+  static WeightStore FromTensors(std::map<std::string, Tensor> tensors,
+                                 const std::string& location);
 
   bool Contains(const std::string& name) const { return entries_.count(name) != 0; }
   // The tensor `name`; NotFound (naming the checkpoint) if absent.

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "models/gptq_awq.h"
 #include "models/registry.h"
 
 namespace loom {
@@ -30,14 +31,30 @@ LlamaForCausalLM::LlamaForCausalLM(const ModelConfig& config, ModelInfo info)
     : config_(config), info_(std::move(info)), rope_(config, config.head_dim) {}
 
 Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c,
-                                                        const WeightStore& store) {
+                                                        const WeightStore& store,
+                                                        const LoadOptions& options) {
   const std::string& arch = c.architectures[0];
   LOOM_ASSIGN_OR_RETURN(ModelInfo info, GetModelInfo(arch));
   if (c.hidden_act != "silu") {
     return Unimplemented("{}: hidden_act '{}' is not supported (silu)", arch, c.hidden_act);
   }
   std::unique_ptr<LlamaForCausalLM> m(new LlamaForCausalLM(c, std::move(info)));
-  const WeightLoader w(store);
+  if (c.quantization) {
+    if (options.quantization) {
+      return InvalidArgument(
+          "--quantization {} cannot be applied to this checkpoint: its weights are already "
+          "{}-quantized",
+          DTypeName(*options.quantization), c.quantization->method);
+    }
+    LOOM_RETURN_IF_ERROR(
+        CheckFusedQuantization(store, m->QuantPackedMapping(), c.quantization->method));
+  }
+  const WeightLoader w(store, options, c.quantization);
+  if (options.quantization) {
+    m->quant_method_ = DTypeName(*options.quantization);
+  } else if (c.raw.contains("quantization_config")) {
+    m->quant_method_ = c.raw["quantization_config"].value("quant_method", "");
+  }
   LOOM_ASSIGN_OR_RETURN(m->embed_,
                         w.Get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}));
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
@@ -64,9 +81,12 @@ Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c,
   }
   LOOM_ASSIGN_OR_RETURN(m->final_norm_, w.GetF32("model.norm.weight", {c.hidden_size}));
   if (c.tie_word_embeddings) {
-    m->lm_head_ = m->embed_;
+    m->lm_head_.weight = m->embed_;
+    m->lm_head_.in = c.hidden_size;
+    m->lm_head_.out = c.vocab_size;
   } else {
-    LOOM_ASSIGN_OR_RETURN(m->lm_head_, w.Get("lm_head.weight", {c.vocab_size, c.hidden_size}));
+    LOOM_ASSIGN_OR_RETURN(m->lm_head_,
+                          Linear::Load(w, "lm_head", c.hidden_size, c.vocab_size, false));
   }
   return std::unique_ptr<Model>(std::move(m));
 }
@@ -87,16 +107,15 @@ std::vector<LayerCacheSpec> LlamaForCausalLM::CacheSpecs() const {
 
 Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache& cache) {
   const int64_t n = batch.num_tokens(), h = config_.hidden_size;
-  Tensor x = Tensor::Zeros(DType::kF32, {n, h});  // f32 [n, hidden], the residual stream
-  const size_t row_bytes = static_cast<size_t>(h) * DTypeSize(embed_.dtype());
+  Tensor x = Tensor::Zeros(DType::kF32, {n, h});          // f32 [n, hidden], the residual stream
+  const int64_t row_bytes = RowBytes(embed_.dtype(), h);  // a row may be block-quantized
   for (int64_t t = 0; t < n; ++t) {
     const int32_t id = batch.token_ids[t];
     if (id < 0 || id >= config_.vocab_size) {
       return InvalidArgument("token id {} is out of range [0, {})", id, config_.vocab_size);
     }
-    Tensor row = Tensor::View(embed_.dtype(), {1, h}, static_cast<char*>(embed_.raw()) + id * row_bytes, nullptr)
-                     .ToF32();
-    std::memcpy(x.data<float>() + t * h, row.raw(), h * sizeof(float));
+    kernels::Dequantize(static_cast<const char*>(embed_.raw()) + id * row_bytes, embed_.dtype(),
+                        x.data<float>() + t * h, h);
   }
 
   // RoPE tables per token. Dynamic NTK derives its base from each sequence's length after this
@@ -115,8 +134,8 @@ Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     kernels::RmsNorm(xs, l.input_norm.data<float>(), normed.data<float>(), n, h, eps);
-    l.attn.Forward(normed.data<float>(), delta.data<float>(), batch, cos.data(), sin.data(), cache.k[i],
-                   cache.v[i], cache.block_size);
+    l.attn.Forward(normed.data<float>(), delta.data<float>(), batch, cos.data(), sin.data(),
+                   cache.k[i], cache.v[i], cache.block_size);
     for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
     kernels::RmsNorm(xs, l.post_attention_norm.data<float>(), normed.data<float>(), n, h, eps);
     l.mlp.Forward(normed.data<float>(), delta.data<float>(), n);
@@ -129,8 +148,7 @@ Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache
 Tensor LlamaForCausalLM::ComputeLogits(const Tensor& hidden) const {
   const int64_t m = hidden.dim(0);
   Tensor logits = Tensor::Zeros(DType::kF32, {m, config_.vocab_size});
-  kernels::MatMul(hidden.data<float>(), lm_head_.raw(), lm_head_.dtype(), nullptr,
-                  logits.data<float>(), m, config_.vocab_size, config_.hidden_size);
+  lm_head_.Forward(hidden.data<float>(), logits.data<float>(), m);
   return logits;
 }
 

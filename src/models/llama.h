@@ -1,23 +1,36 @@
 // The Llama family: LlamaForCausalLM, MistralForCausalLM (sliding window), Qwen2ForCausalLM (qkv
 // bias), Qwen3ForCausalLM (per-head q/k RMSNorm). One class; the architecture picks the variant.
-// It declares no optional interface yet: each lands with the engine work that makes it real.
+// SupportsQuant: weights may be block-quantized (GGUF files, --quantization at load) or come from
+// a GPTQ / AWQ checkpoint (repacked exactly at load, models/gptq_awq.h).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/layers/attention.h"
+#include "models/layers/linear.h"
 #include "models/layers/mlp.h"
 #include "models/layers/rope.h"
 #include "models/model.h"
 
 namespace loom {
 
-class LlamaForCausalLM : public Model {
+class LlamaForCausalLM : public Model, public SupportsQuant {
  public:
   static Result<std::unique_ptr<Model>> Create(const ModelConfig& config,
-                                               const WeightStore& weights);
+                                               const WeightStore& weights,
+                                               const LoadOptions& options);
+
+  // "gguf" (a GGUF file's own types), "gptq" / "awq" (config.json quantization_config), the
+  // --quantization type ("q8_0", ...), or "" (none).
+  std::string QuantMethod() const override { return quant_method_; }
+  // vLLM's packed_modules_mapping: the checkpoint modules each fused module stands for.
+  std::map<std::string, std::vector<std::string>> QuantPackedMapping() const override {
+    return {{"qkv_proj", {"q_proj", "k_proj", "v_proj"}},
+            {"gate_up_proj", {"gate_proj", "up_proj"}}};
+  }
 
   const ModelConfig& config() const override { return config_; }
   const ModelInfo& info() const override { return info_; }
@@ -38,11 +51,12 @@ class LlamaForCausalLM : public Model {
 
   ModelConfig config_;
   ModelInfo info_;
+  std::string quant_method_;
   Rope rope_;
-  Tensor embed_;  // f32/f16/bf16 [vocab, hidden]
+  Tensor embed_;  // [vocab, hidden], any DType (rows dequantized on lookup)
   std::vector<Layer> layers_;
   Tensor final_norm_;  // f32 [hidden]
-  Tensor lm_head_;     // [vocab, hidden]; shares embed_ when tied
+  Linear lm_head_;     // [vocab, hidden]; its weight is embed_ when tied
 };
 
 }  // namespace loom

@@ -25,7 +25,8 @@ class Model {
 
   // What each layer caches per token or sequence (index = layer), in the weights' dtype.
   virtual std::vector<LayerCacheSpec> CacheSpecs() const = 0;
-  // The dtype of the checkpoint's weights (kv-cache-dtype "auto" follows it).
+  // The dtype of the checkpoint's weights, maybe block-quantized (kv-cache-dtype "auto" follows
+  // it, with bf16 for quantized weights).
   virtual DType weight_dtype() const = 0;
 
   // Runs the batch: writes every token's K/V into its cache slot, attends over each sequence's

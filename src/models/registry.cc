@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "loader/gguf_checkpoint.h"
 #include "models/llama.h"
 
 namespace loom {
@@ -50,7 +51,12 @@ Result<ModelInfo> GetModelInfo(std::string_view architecture) {
   return e->info;
 }
 
-Result<std::unique_ptr<Model>> LoadModel(const std::filesystem::path& dir) {
+Result<std::unique_ptr<Model>> LoadModel(const std::filesystem::path& dir,
+                                         const LoadOptions& options) {
+  if (IsGgufPath(dir)) {
+    LOOM_ASSIGN_OR_RETURN(GgufCheckpoint gguf, LoadGgufCheckpoint(dir));
+    return Find(gguf.config.architectures[0])->create(gguf.config, gguf.weights, options);
+  }
   LOOM_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(dir));
   const ModelEntry* e = Find(config.architectures[0]);
   if (e == nullptr) {
@@ -58,7 +64,7 @@ Result<std::unique_ptr<Model>> LoadModel(const std::filesystem::path& dir) {
                     (dir / "config.json").string(), config.architectures[0], SupportedList());
   }
   LOOM_ASSIGN_OR_RETURN(WeightStore weights, WeightStore::OpenDir(dir));
-  return e->create(config, weights);
+  return e->create(config, weights, options);
 }
 
 }  // namespace loom

@@ -10,13 +10,15 @@
 
 #include "loader/safetensors.h"
 #include "models/model.h"
+#include "models/weights.h"
 
 namespace loom {
 
 struct ModelEntry {
   std::string_view architecture;
   ModelInfo info;
-  Result<std::unique_ptr<Model>> (*create)(const ModelConfig&, const WeightStore&);
+  Result<std::unique_ptr<Model>> (*create)(const ModelConfig&, const WeightStore&,
+                                           const LoadOptions&);
 };
 
 std::span<const ModelEntry> ModelRegistry();
@@ -24,7 +26,9 @@ std::span<const ModelEntry> ModelRegistry();
 // Without loading anything. NotFound lists the supported architectures.
 Result<ModelInfo> GetModelInfo(std::string_view architecture);
 
-// config.json -> registry -> weights. Errors name the file, field or tensor.
-Result<std::unique_ptr<Model>> LoadModel(const std::filesystem::path& dir);
+// config.json -> registry -> weights, from a Hugging Face checkpoint directory or a .gguf file.
+// Errors name the file, field or tensor.
+Result<std::unique_ptr<Model>> LoadModel(const std::filesystem::path& path,
+                                         const LoadOptions& options = {});
 
 }  // namespace loom

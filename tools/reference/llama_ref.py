@@ -75,7 +75,7 @@ SUPPORTED_ARCHS = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM",
 # safetensors (hand-written; format: u64 LE header length, JSON header, raw LE bytes)
 # --------------------------------------------------------------------------------------
 
-_ST_ELEM = {"F32": 4, "F16": 2, "BF16": 2}
+_ST_ELEM = {"F32": 4, "F16": 2, "BF16": 2, "I32": 4}
 
 
 def tensor_to_st(t: torch.Tensor):
@@ -87,6 +87,8 @@ def tensor_to_st(t: torch.Tensor):
         return "F16", list(t.shape), t.numpy().astype("<f2").tobytes()
     if t.dtype == torch.bfloat16:
         return "BF16", list(t.shape), t.view(torch.int16).numpy().astype("<i2").tobytes()
+    if t.dtype == torch.int32:  # GPTQ / AWQ packed tensors
+        return "I32", list(t.shape), t.numpy().astype("<i4").tobytes()
     raise ValueError(f"unsupported dtype {t.dtype}")
 
 
@@ -132,6 +134,8 @@ def read_safetensors(path):
             t = torch.from_numpy(np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape))
         elif dt == "F16":
             t = torch.from_numpy(np.frombuffer(raw, dtype="<f2").astype(np.float16).reshape(shape))
+        elif dt == "I32":
+            t = torch.from_numpy(np.frombuffer(raw, dtype="<i4").astype(np.int32).reshape(shape))
         elif dt == "BF16":
             t = torch.from_numpy(np.frombuffer(raw, dtype="<i2").astype(np.int16).reshape(shape)).view(torch.bfloat16)
         else:
@@ -549,6 +553,10 @@ def full_forward_token_logprobs(model, prompt_ids, gen_ids, incremental_rope=Fal
 
 def load_model(model_dir, compute_dtype=torch.float32):
     config, weights = load_checkpoint(model_dir)
+    if config.get("quantization_config"):  # GPTQ / AWQ: packed Linear weights -> float32 (exact)
+        import quant_ref
+
+        weights = quant_ref.dequantize_checkpoint(config, weights)
     return LlamaRef(config, weights, compute_dtype)
 
 

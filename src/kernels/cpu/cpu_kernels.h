@@ -13,10 +13,18 @@ namespace loom::kernels::avx512 {
 
 #include "kernels/kernel_signatures.inc"  // NOLINT(bugprone-suspicious-include)
 
+// MatMul's block-quantized w_dtype path (cpu/quant_matmul_impl.h); MatMul forwards to it.
+void QuantMatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y,
+                 int64_t m, int64_t n, int64_t k);
+
 }  // namespace loom::kernels::avx512
 
 namespace loom::kernels::avx2 {
 
 #include "kernels/kernel_signatures.inc"  // NOLINT(bugprone-suspicious-include)
+
+// MatMul's block-quantized w_dtype path (cpu/quant_matmul_impl.h); MatMul forwards to it.
+void QuantMatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y,
+                 int64_t m, int64_t n, int64_t k);
 
 }  // namespace loom::kernels::avx2

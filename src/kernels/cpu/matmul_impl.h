@@ -203,6 +203,8 @@ void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, flo
       return MatMulTyped<WeightF16>(x, static_cast<const uint16_t*>(w), bias, y, m, n, k);
     case DType::kBF16:
       return MatMulTyped<WeightBF16>(x, static_cast<const uint16_t*>(w), bias, y, m, n, k);
+    default:
+      return QuantMatMul(x, w, w_dtype, bias, y, m, n, k);  // block-quantized
   }
 }
 

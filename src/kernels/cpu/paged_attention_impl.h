@@ -391,6 +391,8 @@ void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DT
       return PagedAttentionT<WeightBF16>(q, k_cache, v_cache, block_size, block_tables,
                                          max_blocks_per_seq, query_start, context_lens, num_seqs,
                                          out, n_heads, n_kv_heads, head_dim, window, scale);
+    default:
+      return;  // KV caches are f32, f16 or bf16
   }
 }
 

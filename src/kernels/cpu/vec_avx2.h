@@ -88,6 +88,55 @@ inline VF Exp(VF x) {
   return Mul(Mul(p, s1), s2);
 }
 
+// Integer lanes for decoding block-quantized weights (quant_matmul_impl.h): kLanes int32 lanes.
+using VI = __m256i;
+inline VI SetI(int32_t v) { return _mm256_set1_epi32(v); }
+inline VI LaneIndex() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+// kLanes bytes from p, zero- / sign-extended to int32 lanes.
+inline VI LoadU8(const uint8_t* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI LoadI8(const int8_t* p) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI AndI(VI a, VI b) { return _mm256_and_si256(a, b); }
+inline VI OrI(VI a, VI b) { return _mm256_or_si256(a, b); }
+inline VI AddI(VI a, VI b) { return _mm256_add_epi32(a, b); }
+inline VI SubI(VI a, VI b) { return _mm256_sub_epi32(a, b); }
+inline VI ShiftLeftI(VI a, int s) { return _mm256_sll_epi32(a, _mm_cvtsi32_si128(s)); }
+inline VI ShiftRightI(VI a, int s) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(s)); }
+inline VI ShiftRightV(VI a, VI s) { return _mm256_srlv_epi32(a, s); }  // per-lane counts
+inline VF ToFloat(VI a) { return _mm256_cvtepi32_ps(a); }              // exact below 2^24
+
+// A 16-entry f32 table indexed by the low 4 bits of each lane: two 8-entry vpermps halves,
+// blended on bit 3 of the index (moved to the sign bit, which blendv reads).
+struct Lut16 {
+  VF lo, hi;
+};
+// Lut16 of f(i) for i = 0..15; f maps a vector of i values (as floats) to the entries.
+template <class F>
+Lut16 MakeLut16(F f) {
+  return {f(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7)),
+          f(_mm256_setr_ps(8, 9, 10, 11, 12, 13, 14, 15))};
+}
+inline VF Lookup(const Lut16& lut, VI idx) {
+  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lut.lo, idx),
+                          _mm256_permutevar8x32_ps(lut.hi, idx),
+                          _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+// An 8-entry table indexed by the low 3 bits of each lane (bit 3 and up ignored): one vpermps.
+struct Lut8 {
+  VF t;
+};
+template <class F>
+Lut8 MakeLut8(F f) {
+  return {f(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7))};
+}
+inline VF Lookup(const Lut8& lut, VI idx) { return _mm256_permutevar8x32_ps(lut.t, idx); }
+
+// IEEE f16 -> f32, exact (F16C).
+inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
 // Weight loaders: kLanes consecutive weights widened to f32 (exact for f16 and bf16).
 struct WeightF32 {
   using T = float;

@@ -70,6 +70,52 @@ inline VF Exp(VF x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// Integer lanes for decoding block-quantized weights (quant_matmul_impl.h): kLanes int32 lanes.
+using VI = __m512i;
+inline VI SetI(int32_t v) { return _mm512_set1_epi32(v); }
+inline VI LaneIndex() {
+  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+// kLanes bytes from p, zero- / sign-extended to int32 lanes.
+inline VI LoadU8(const uint8_t* p) {
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI LoadI8(const int8_t* p) {
+  return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline VI AndI(VI a, VI b) { return _mm512_and_si512(a, b); }
+inline VI OrI(VI a, VI b) { return _mm512_or_si512(a, b); }
+inline VI AddI(VI a, VI b) { return _mm512_add_epi32(a, b); }
+inline VI SubI(VI a, VI b) { return _mm512_sub_epi32(a, b); }
+inline VI ShiftLeftI(VI a, int s) { return _mm512_sll_epi32(a, _mm_cvtsi32_si128(s)); }
+inline VI ShiftRightI(VI a, int s) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(s)); }
+inline VI ShiftRightV(VI a, VI s) { return _mm512_srlv_epi32(a, s); }  // per-lane counts
+inline VF ToFloat(VI a) { return _mm512_cvtepi32_ps(a); }              // exact below 2^24
+
+// A 16-entry f32 table indexed by the low 4 bits of each lane: one vpermps per lookup.
+struct Lut16 {
+  VF t;
+};
+// Lut16 of f(i) for i = 0..15; f maps a vector of i values (as floats) to the entries.
+template <class F>
+Lut16 MakeLut16(F f) {
+  return {f(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))};
+}
+inline VF Lookup(const Lut16& lut, VI idx) { return _mm512_permutexvar_ps(idx, lut.t); }
+// An 8-entry table indexed by the low 3 bits of each lane (bit 3 and up ignored): the entries
+// twice over, so one vpermps still serves.
+struct Lut8 {
+  VF t;
+};
+template <class F>
+Lut8 MakeLut8(F f) {
+  return {f(_mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7))};
+}
+inline VF Lookup(const Lut8& lut, VI idx) { return _mm512_permutexvar_ps(idx, lut.t); }
+
+// IEEE f16 -> f32, exact (F16C).
+inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
+
 // Weight loaders: kLanes consecutive weights widened to f32 (exact for f16 and bf16).
 struct WeightF32 {
   using T = float;

@@ -17,6 +17,8 @@ float CacheAt(const void* cache, DType dtype, int64_t i) {
       return F16ToF32(static_cast<const uint16_t*>(cache)[i]);
     case DType::kBF16:
       return BF16ToF32(static_cast<const uint16_t*>(cache)[i]);
+    default:
+      break;  // KV caches are f32, f16 or bf16
   }
   return 0.0f;
 }
@@ -38,6 +40,8 @@ void StoreRow(const float* src, void* cache, DType dtype, int64_t slot, int64_t 
         static_cast<uint16_t*>(cache)[base + e] = F32ToBF16(src[e]);
       }
       return;
+    default:
+      return;  // KV caches are f32, f16 or bf16
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "kernels/kernels.h"
 #include "models/weights.h"
@@ -9,18 +10,22 @@
 namespace loom {
 
 struct Linear {
-  Tensor weight;  // f32/f16/bf16 [out, in], usually a zero-copy view of the checkpoint
+  Tensor weight;  // [out, in] in any DType (block-quantized too), usually a view of the checkpoint
   Tensor bias;    // f32 [out], or undefined
+  // int32 [in], or empty: weight column j multiplies x column input_perm[j] (GPTQ act-order)
+  std::vector<int32_t> input_perm;
   int64_t in = 0;
   int64_t out = 0;
 
-  // Loads `prefix`.weight (and `prefix`.bias when has_bias).
+  // Loads `prefix`.weight, or a GPTQ / AWQ `prefix`.qweight ... (and `prefix`.bias when has_bias).
   static Result<Linear> Load(const WeightLoader& w, const std::string& prefix, int64_t in,
                              int64_t out, bool has_bias) {
     Linear l;
     l.in = in;
     l.out = out;
-    LOOM_ASSIGN_OR_RETURN(l.weight, w.Get(prefix + ".weight", {out, in}));
+    LOOM_ASSIGN_OR_RETURN(LinearWeight lw, w.GetLinearWeight(prefix, out, in));
+    l.weight = std::move(lw.weight);
+    l.input_perm = std::move(lw.input_perm);
     if (has_bias) {
       LOOM_ASSIGN_OR_RETURN(l.bias, w.GetF32(prefix + ".bias", {out}));
     }
@@ -29,6 +34,14 @@ struct Linear {
 
   // x f32 [m, in] -> y f32 [m, out]
   void Forward(const float* x, float* y, int64_t m) const {
+    std::vector<float> gathered;  // f32 [m, in]: x in the weight's column order
+    if (!input_perm.empty()) {
+      gathered.resize(m * in);
+      for (int64_t r = 0; r < m; ++r) {
+        for (int64_t j = 0; j < in; ++j) gathered[r * in + j] = x[r * in + input_perm[j]];
+      }
+      x = gathered.data();
+    }
     kernels::MatMul(x, weight.raw(), weight.dtype(), bias.defined() ? bias.data<float>() : nullptr,
                     y, m, out, in);
   }

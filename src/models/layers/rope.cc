@@ -23,6 +23,9 @@ Rope::Rope(const ModelConfig& config, int64_t dim)
       max_position_embeddings_(config.max_position_embeddings) {
   inv_freq_ = InvFreq(theta_);
   const int64_t half = dim_ / 2;
+  if (!scaling_.freq_factors.empty()) {  // checked to be [dim/2] by the GGUF loader
+    for (int64_t i = 0; i < half; ++i) inv_freq_[i] /= scaling_.freq_factors[i];
+  }
   const std::string& type = scaling_.type;
   const double factor = scaling_.factor;
   if (type == "linear") {

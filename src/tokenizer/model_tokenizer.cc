@@ -1,0 +1,44 @@
+#include "tokenizer/model_tokenizer.h"
+
+#include <fstream>
+
+#include "loader/gguf.h"
+#include "loader/gguf_checkpoint.h"
+#include "tokenizer/gguf_vocab.h"
+
+namespace loom {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+Result<ModelTokenizer> LoadModelTokenizer(const fs::path& model) {
+  ModelTokenizer m;
+  if (IsGgufPath(model)) {
+    LOOM_ASSIGN_OR_RETURN(GgufFile file, GgufFile::Open(model));
+    Result<GgufTokenizerFiles> files = TokenizerFilesFromGguf(file.metadata());
+    if (!files.ok())
+      return Status(files.status().code(), model.string() + ": " + files.status().message());
+    LOOM_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::FromJson(files->tokenizer_json.dump(),
+                                                           files->tokenizer_config.dump()));
+    m.config = std::move(files->tokenizer_config);
+    m.eog_ids = std::move(files->eog_ids);
+    return m;
+  }
+  if (fs::exists(model / "tokenizer.json")) {
+    LOOM_ASSIGN_OR_RETURN(m.tokenizer, Tokenizer::FromDir(model));
+  }
+  const fs::path config = model / "tokenizer_config.json";
+  if (std::ifstream in(config); in) {
+    m.config = ordered_json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (!m.config.is_object()) return DataLoss("{}: not a JSON object", config.string());
+  }
+  return m;
+}
+
+Result<Tokenizer> LoadTokenizer(const fs::path& model) {
+  LOOM_ASSIGN_OR_RETURN(ModelTokenizer m, LoadModelTokenizer(model));
+  if (!m.tokenizer) return NotFound("{} not found", (model / "tokenizer.json").string());
+  return std::move(*m.tokenizer);
+}
+
+}  // namespace loom
