@@ -12,6 +12,7 @@
 
 #include "engine/llm.h"
 #include "server/server.h"
+#include "server_fixture.h"
 #include "test_util.h"
 
 namespace loom {
@@ -21,46 +22,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::RunLoom;
 
-constexpr const char* kChatMl =
-    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' "
-    "}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-class BenchServeTest : public ::testing::Test {
+class BenchServeTest : public testing::TinyServerTest {
  protected:
   void SetUp() override {
-    const fs::path model = dir_.path() / "m";
-    fs::copy(testing::ModelsDir() / "llama-gqa-f32", model, fs::copy_options::recursive);
-    testing::WriteByteTokenizer(model);
-    EngineConfig ec;
-    ec.max_model_len = 512;
-    ec.kv_cache_memory = 16 << 20;
-    Result<std::unique_ptr<LLM>> llm = LLM::Load(model, ec);
-    ASSERT_TRUE(llm.ok()) << llm.status().message();
-    server::ServerConfig sc;
-    sc.host = "127.0.0.1";
-    sc.port = 0;
-    sc.served_model_name = "tiny";
-    sc.api_key = "secret";
-    sc.chat_template = kChatMl;
-    server_ = std::make_unique<server::Server>(std::make_unique<AsyncEngine>(std::move(*llm)), sc);
-    Result<int> port = server_->Bind();
-    ASSERT_TRUE(port.ok());
-    url_ = "http://127.0.0.1:" + std::to_string(*port);
-    thread_ = std::thread([this] { server_->Listen(); });
-  }
-  void TearDown() override {
-    if (server_) server_->Stop();
-    if (thread_.joinable()) thread_.join();
+    TinyServerTest::SetUp();
+    url_ = "http://127.0.0.1:" + std::to_string(port_);
   }
 
   testing::CommandResult Bench(const std::string& flags) {
     return RunLoom("bench serve --base-url " + url_ + " " + flags);
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
   std::string url_;
 };
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/llm.h"
+#include "server_fixture.h"
 #include "test_util.h"
 
 namespace loom {
@@ -16,40 +17,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kChatMl =
-    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' "
-    "}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-class ServerTest : public ::testing::Test {
+class ServerTest : public testing::TinyServerTest {
  protected:
   void SetUp() override {
-    model_ = dir_.path() / "m";
-    fs::copy(testing::ModelsDir() / "llama-gqa-f32", model_, fs::copy_options::recursive);
-    testing::WriteByteTokenizer(model_);
-    EngineConfig ec;
-    ec.max_model_len = 512;
-    ec.kv_cache_memory = 16 << 20;
-    Result<std::unique_ptr<LLM>> llm = LLM::Load(model_, ec);
-    ASSERT_TRUE(llm.ok()) << llm.status().message();
-    server::ServerConfig sc;
-    sc.host = "127.0.0.1";
-    sc.port = 0;
-    sc.served_model_name = "tiny";
-    sc.api_key = "secret";
-    sc.chat_template = kChatMl;
-    server_ = std::make_unique<server::Server>(std::make_unique<AsyncEngine>(std::move(*llm)), sc);
-    Result<int> port = server_->Bind();
-    ASSERT_TRUE(port.ok());
-    thread_ = std::thread([this] { server_->Listen(); });
-    port_ = *port;
+    TinyServerTest::SetUp();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_bearer_token_auth("secret");
     client_->set_read_timeout(30, 0);
-  }
-  void TearDown() override {
-    server_->Stop();
-    if (thread_.joinable()) thread_.join();
   }
 
   std::pair<int, json> Post(const std::string& path, const std::string& body) {
@@ -73,22 +47,14 @@ class ServerTest : public ::testing::Test {
 
   // What the offline engine generates for the same prompt (greedy).
   std::string Offline(const std::string& prompt, int max_tokens) {
-    EngineConfig ec;
-    ec.max_model_len = 512;
-    ec.kv_cache_memory = 16 << 20;
-    Result<std::unique_ptr<LLM>> loaded = LLM::Load(model_, ec);
+    Result<std::unique_ptr<LLM>> loaded = LLM::Load(model_, TinyEngineConfig());
     std::unique_ptr<LLM> llm = std::move(loaded).value();
     SamplingParams p = *SamplingParams::FromJson(
         {{"temperature", 0}, {"max_tokens", max_tokens}, {"ignore_eos", true}});
     return (*llm->Generate({*llm->Encode(prompt)}, {p}))[0].outputs[0].text;
   }
 
-  testing::TempDir dir_;
-  fs::path model_;
-  std::unique_ptr<server::Server> server_;
-  std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
-  int port_ = 0;
 };
 
 TEST_F(ServerTest, CompletionEqualsOfflineGeneration) {
@@ -377,25 +343,16 @@ TEST_F(ServerTest, ChatLogprobsAreOpenAIsShapeAndAgreeWithCompletions) {
 }
 
 TEST_F(ServerTest, GenerationConfigDefaultsApplyUnlessTheRequestSetsThem) {
-  server_->Stop();
-  thread_.join();
-  server::ServerConfig sc;
-  sc.host = "127.0.0.1";
-  sc.port = 0;
-  sc.served_model_name = "tiny";
+  StopServer();
+  server::ServerConfig sc = DefaultConfig();
   // As generation_config.json {"temperature": 0, "max_new_tokens": 3} gives them.
   GenerationConfig gen;
   gen.temperature = 0.0;
   gen.max_new_tokens = 3;
   sc.sampling_defaults = SamplingDefaults(gen);
-  EngineConfig ec;
-  ec.max_model_len = 512;
-  ec.kv_cache_memory = 16 << 20;
-  server_ = std::make_unique<server::Server>(
-      std::make_unique<AsyncEngine>(std::move(LLM::Load(model_, ec)).value()), sc);
-  const int port = *server_->Bind();
-  thread_ = std::thread([this] { server_->Listen(); });
-  httplib::Client c("127.0.0.1", port);
+  StartServer(sc);
+  httplib::Client c("127.0.0.1", port_);
+  c.set_bearer_token_auth("secret");
   auto post = [&](const std::string& body) {
     return json::parse(c.Post("/v1/completions", body, "application/json")->body);
   };
