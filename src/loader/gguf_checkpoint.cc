@@ -132,6 +132,12 @@ Result<json> HfConfigFromGguf(const GgufFile& file) {
   LOOM_ASSIGN_OR_RETURN(c["num_hidden_layers"], integer(key("block_count")));
   LOOM_ASSIGN_OR_RETURN(c["intermediate_size"], integer(key("feed_forward_length")));
   LOOM_ASSIGN_OR_RETURN(c["head_dim"], integer(key("attention.key_length"), hidden / heads));
+  if (md.contains(key("rope.dimension_count")) &&
+      md[key("rope.dimension_count")] != c["head_dim"]) {
+    return Unimplemented(
+        "{}: {} {} differs from the head dimension {} (partial rotary is not supported)", f,
+        key("rope.dimension_count"), md[key("rope.dimension_count")].dump(), c["head_dim"].dump());
+  }
   LOOM_ASSIGN_OR_RETURN(c["max_position_embeddings"], integer(key("context_length"), 2048));
   LOOM_ASSIGN_OR_RETURN(c["rms_norm_eps"], number(key("attention.layer_norm_rms_epsilon"), 1e-5));
   LOOM_ASSIGN_OR_RETURN(c["rope_theta"], number(key("rope.freq_base"), 10000.0));
