@@ -60,10 +60,10 @@ Status RunRender(const Options& o) {
 
   std::optional<fs::path> override_file;
   if (o.chat_template) override_file = *o.chat_template;
-  LOOM_ASSIGN_OR_RETURN(ModelTokenizer tok, LoadModelTokenizer(o.model));
-  LOOM_ASSIGN_OR_RETURN(std::string tmpl, LoadChatTemplate(o.model, tok.config, override_file,
-                                                           req.tools.has_value()));
-  LOOM_ASSIGN_OR_RETURN(std::string out, RenderChat(tmpl, tok.config, req));
+  LOOM_ASSIGN_OR_RETURN(ordered_json config, LoadTokenizerConfig(o.model));
+  LOOM_ASSIGN_OR_RETURN(std::string tmpl,
+                        LoadChatTemplate(o.model, config, override_file, req.tools.has_value()));
+  LOOM_ASSIGN_OR_RETURN(std::string out, RenderChat(tmpl, config, req));
   std::fwrite(out.data(), 1, out.size(), stdout);
   return Status::Ok();
 }

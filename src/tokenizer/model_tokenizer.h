@@ -22,6 +22,8 @@ struct ModelTokenizer {
 };
 
 Result<ModelTokenizer> LoadModelTokenizer(const std::filesystem::path& model);
+// tokenizer_config.json alone (no tokenizer is built): what chat templates need.
+Result<nlohmann::ordered_json> LoadTokenizerConfig(const std::filesystem::path& model);
 // The tokenizer alone; NotFound when the model has none.
 Result<Tokenizer> LoadTokenizer(const std::filesystem::path& model);
 
