@@ -269,5 +269,74 @@ TEST(Cli, BadArguments) {
   ExpectOneLineError(RunLoom(""), "subcommand");
 }
 
+// The bytes of every weight matrix a decode step reads (q/k/v/o, gate/up/down, lm_head),
+// computed from config.json: what `bench latency` must report as decode_weight_bytes_per_token.
+int64_t WeightMatrixElems(const fs::path& model) {
+  std::ifstream in(model / "config.json");
+  const nlohmann::json c = nlohmann::json::parse(in);
+  const int64_t h = c["hidden_size"], f = c["intermediate_size"], v = c["vocab_size"];
+  const int64_t heads = c["num_attention_heads"], kv = c["num_key_value_heads"];
+  const int64_t hd = h / heads;
+  const int64_t layer = 2 * h * heads * hd + 2 * h * kv * hd + 3 * h * f;
+  return int64_t{c["num_hidden_layers"]} * layer + v * h;
+}
+
+TEST(Cli, BenchLatencyJson) {
+  const fs::path model = testing::ModelsDir() / "llama-gqa-f32";
+  const std::string base = "bench latency --model " + model.string() +
+                           " --batch-size 2 --input-len 8 --output-len 4 --num-iters 1 --json"
+                           " --read-buffer-mib 64";
+  for (const std::string quant : {"", "q8_0"}) {
+    const testing::CommandResult r =
+        RunLoom(base + (quant.empty() ? "" : " --quantization " + quant));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    for (const char* k : {"prefill_tokens_per_s", "decode_tokens_per_s", "decode_steps_per_s",
+                          "decode_weight_bytes_per_token", "decode_weight_gb_per_s",
+                          "machine_read_gb_per_s", "bandwidth_fraction", "avg_latency_s"}) {
+      ASSERT_TRUE(j.contains(k) && j[k].is_number()) << k << " in " << r.out;
+      EXPECT_GT(j[k].get<double>(), 0) << k;
+    }
+    EXPECT_EQ(j["batch_size"], 2);
+    EXPECT_EQ(j["input_len"], 8);
+    EXPECT_EQ(j["output_len"], 4);
+    EXPECT_EQ(j["decode_steps"], 3);  // the first token comes from prefill
+    EXPECT_GT(j["threads"].get<int>(), 0);
+    EXPECT_EQ(j["weights_dtype"], "f32");
+    EXPECT_EQ(j["quantization"], quant);
+    const int64_t elems = WeightMatrixElems(model);
+    // f32: 4 bytes an element; q8_0: 34-byte blocks of 32 (every Linear, lm_head included).
+    EXPECT_EQ(j["decode_weight_bytes_per_token"].get<int64_t>(),
+              quant.empty() ? elems * 4 : elems / 32 * 34);
+    EXPECT_NEAR(j["decode_weight_gb_per_s"].get<double>(),
+                j["decode_weight_bytes_per_token"].get<double>() *
+                    j["decode_steps_per_s"].get<double>() / 1e9,
+                1e-6 * j["decode_weight_gb_per_s"].get<double>());
+    EXPECT_NEAR(
+        j["bandwidth_fraction"].get<double>(),
+        j["decode_weight_gb_per_s"].get<double>() / j["machine_read_gb_per_s"].get<double>(), 1e-9);
+  }
+  ExpectOneLineError(RunLoom("bench latency --model " + model.string() + " --batch-size 0"),
+                     "--batch-size");
+}
+
+TEST(Cli, BenchThroughputJson) {
+  const fs::path model = testing::ModelsDir() / "llama-gqa-f32";
+  const testing::CommandResult r = RunLoom("bench throughput --model " + model.string() +
+                                           " --num-prompts 6 --input-len 8 --output-len 5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["num_prompts"], 6);
+  EXPECT_EQ(j["prompt_tokens"], 48);
+  EXPECT_EQ(j["output_tokens"], 30);  // ignore_eos: every request runs to --output-len
+  for (const char* k :
+       {"elapsed_s", "requests_per_s", "total_tokens_per_s", "output_tokens_per_s"}) {
+    ASSERT_TRUE(j.contains(k) && j[k].is_number()) << k << " in " << r.out;
+    EXPECT_GT(j[k].get<double>(), 0) << k;
+  }
+  EXPECT_NEAR(j["total_tokens_per_s"].get<double>() / j["output_tokens_per_s"].get<double>(),
+              78.0 / 30.0, 1e-9);
+}
+
 }  // namespace
 }  // namespace loom

@@ -4,6 +4,7 @@
 //   loom bench tokenize --model DIR --file TEXT
 //   loom bench serve --base-url http://127.0.0.1:8000 ...   (bench_serve_cmd.cc)
 //   loom bench perplexity --model DIR --file TEXT            (bench_perplexity_cmd.cc)
+//   loom bench latency | throughput --model DIR ...          (bench_latency_cmd.cc)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -230,6 +231,7 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
 
   AddBenchServeCommand(*bench, run);
   AddBenchPerplexityCommand(*bench, run);
+  AddBenchLatencyCommands(*bench, run);
 }
 
 }  // namespace loom::cli

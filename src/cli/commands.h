@@ -15,6 +15,8 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run);
 // `bench serve`, a subcommand of `bench`: an HTTP client that loads a running server.
 void AddBenchServeCommand(CLI::App& bench, std::function<Status()>& run);
 void AddBenchPerplexityCommand(CLI::App& bench, std::function<Status()>& run);
+// `bench latency` and `bench throughput` (bench_latency_cmd.cc).
+void AddBenchLatencyCommands(CLI::App& bench, std::function<Status()>& run);
 void AddTokenizeCommands(CLI::App& app, std::function<Status()>& run);  // tokenize, detokenize
 void AddRenderCommand(CLI::App& app, std::function<Status()>& run);
 void AddServeCommand(CLI::App& app, std::function<Status()>& run);

@@ -145,6 +145,12 @@ Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache
   return x;
 }
 
+int64_t LlamaForCausalLM::WeightBytesPerToken() const {
+  int64_t bytes = lm_head_.WeightBytes();  // tied: the embedding matrix, read whole by the head
+  for (const Layer& l : layers_) bytes += l.attn.WeightBytes() + l.mlp.WeightBytes();
+  return bytes;
+}
+
 Tensor LlamaForCausalLM::ComputeLogits(const Tensor& hidden) const {
   const int64_t m = hidden.dim(0);
   Tensor logits = Tensor::Zeros(DType::kF32, {m, config_.vocab_size});

@@ -38,6 +38,7 @@ class LlamaForCausalLM : public Model, public SupportsQuant {
   DType weight_dtype() const override { return embed_.dtype(); }
   Result<Tensor> Forward(const ForwardBatch& batch, PagedKvCache& cache) override;
   Tensor ComputeLogits(const Tensor& hidden) const override;
+  int64_t WeightBytesPerToken() const override;
 
  private:
   struct Layer {

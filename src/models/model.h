@@ -35,6 +35,12 @@ class Model {
 
   // hidden f32 [m, hidden] -> logits f32 [m, vocab]
   virtual Tensor ComputeLogits(const Tensor& hidden) const = 0;
+
+  // Bytes of weights one forward step reads whatever its batch size: every Linear weight matrix
+  // (as stored: bf16, block-quantized, ...) and the LM head. Biases, norm scales and the
+  // embedding rows looked up are left out (negligible). `loom bench latency` multiplies it by
+  // decode steps/s to get the weight bandwidth.
+  virtual int64_t WeightBytesPerToken() const = 0;
 };
 
 // Query helpers on an instance (vLLM's supports_lora(model) etc.): the interface or null.

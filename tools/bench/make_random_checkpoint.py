@@ -5,6 +5,9 @@ Real weights cannot be downloaded here; throughput depends only on shapes and dt
 weights of a real model's shape measure the same thing. numpy only (Debian python3-numpy):
 
     /usr/bin/python3 tools/bench/make_random_checkpoint.py OUT_DIR [--hidden 1024 --layers 8 ...]
+
+Matrices are N(0, 1/in_features), so each projection keeps activations at unit scale.
+make_llama32_1b.py calls main() with Llama-3.2-1B's shape.
 """
 import argparse
 import json
@@ -20,7 +23,7 @@ def to_bf16(a):
     return (u >> 16).astype(np.uint16)
 
 
-def main():
+def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--hidden", type=int, default=1024)
@@ -30,7 +33,9 @@ def main():
     p.add_argument("--kv-heads", type=int, default=4)
     p.add_argument("--vocab", type=int, default=32000)
     p.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
-    a = p.parse_args()
+    p.add_argument("--rope-theta", type=float, default=10000.0)
+    p.add_argument("--max-position", type=int, default=4096)
+    a = p.parse_args(argv)
     rng = np.random.default_rng(0)
     hd = a.hidden // a.heads
     shapes = {"model.embed_tokens.weight": (a.vocab, a.hidden), "model.norm.weight": (a.hidden,),
@@ -70,7 +75,7 @@ def main():
     config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": a.hidden,
               "intermediate_size": a.intermediate, "num_hidden_layers": a.layers,
               "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads, "vocab_size": a.vocab,
-              "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+              "max_position_embeddings": a.max_position, "rms_norm_eps": 1e-5, "rope_theta": a.rope_theta,
               "hidden_act": "silu", "tie_word_embeddings": False,
               "torch_dtype": "bfloat16" if a.dtype == "bf16" else "float32", "bos_token_id": 1, "eos_token_id": 2}
     with open(os.path.join(a.out, "config.json"), "w") as f:

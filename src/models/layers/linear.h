@@ -32,6 +32,11 @@ struct Linear {
     return l;
   }
 
+  // Bytes of the weight matrix as stored (0 when undefined).
+  int64_t WeightBytes() const {
+    return weight.defined() ? static_cast<int64_t>(weight.nbytes()) : 0;
+  }
+
   // x f32 [m, in] -> y f32 [m, out]
   void Forward(const float* x, float* y, int64_t m) const {
     std::vector<float> gathered;  // f32 [m, in]: x in the weight's column order

@@ -12,6 +12,10 @@ class GatedMlp {
                                int64_t intermediate, bool bias);
   // x f32 [n, hidden] -> out f32 [n, hidden]
   void Forward(const float* x, float* out, int64_t n) const;
+  // Bytes of the gate/up/down weight matrices.
+  int64_t WeightBytes() const {
+    return gate_.WeightBytes() + up_.WeightBytes() + down_.WeightBytes();
+  }
 
  private:
   Linear gate_, up_, down_;
