@@ -129,24 +129,15 @@ void HandleChat(Context& ctx, const httplib::Request& req, httplib::Response& re
                                    {"finish_reason", nullptr}}});
       if (!send(c)) break;
     }
-    size_t completion_tokens = 0;
-    const bool ok = Forward(engine, *shared, [&](int index, const StreamDelta& d) {
-      completion_tokens += d.token_ids.size();
-      json c = head;
-      c["choices"] = json::array(
-          {{{"index", index},
-            {"delta", d.text.empty() ? json::object() : json{{"content", d.text}}},
-            {"logprobs", logprobs ? json{{"content", lp.ChatContent(d.samples)}} : json(nullptr)},
-            {"finish_reason", d.finished ? FinishReasonJson(d.finish_reason) : json(nullptr)}}});
-      return send(c);
-    });
-    if (ok && include_usage) {
-      json u = head;
-      u["choices"] = json::array();
-      u["usage"] = Usage(prompt_tokens, completion_tokens);
-      send(u);
-    }
-    return ok;
+    return ForwardChunks(
+        engine, *shared, head, prompt_tokens, include_usage, send,
+        [&](int index, const StreamDelta& d) {
+          return json{
+              {"index", index},
+              {"delta", d.text.empty() ? json::object() : json{{"content", d.text}}},
+              {"logprobs", logprobs ? json{{"content", lp.ChatContent(d.samples)}} : json(nullptr)},
+              {"finish_reason", d.finished ? FinishReasonJson(d.finish_reason) : json(nullptr)}};
+        });
   });
 }
 

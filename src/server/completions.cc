@@ -132,37 +132,28 @@ void HandleCompletions(Context& ctx, const httplib::Request& req, httplib::Respo
   StreamEvents(res, [&engine, in_flight = ctx.in_flight, shared, head, prompts, n, echo = *echo,
                      logprobs, include_usage = *include_usage, prompt_tokens,
                      lp](const SendEvent& send) {
-    size_t completion_tokens = 0;
     std::vector<size_t> offsets(shared->size(), 0);  // text_offset of each choice
     std::vector<bool> started(shared->size(), false);
-    const bool ok = Forward(engine, *shared, [&](int index, const StreamDelta& d) {
-      completion_tokens += d.token_ids.size();
-      const Prompt& prompt = prompts[index / n];
-      std::string text = d.text;
-      json lps = nullptr;
-      if (logprobs) lps = LogprobsJson::EmptyCompletion();
-      if (echo && !started[index]) {  // the first chunk of a choice repeats its prompt
-        text = prompt.text + text;
-        if (logprobs)
-          lp.AppendCompletionPrompt(prompt.ids, d.prompt_logprobs, &lps, &offsets[index]);
-      }
-      started[index] = true;
-      if (logprobs) lp.AppendCompletion(d.samples, &lps, &offsets[index]);
-      json chunk = head;
-      chunk["choices"] = json::array(
-          {{{"index", index},
-            {"text", text},
-            {"logprobs", lps},
-            {"finish_reason", d.finished ? FinishReasonJson(d.finish_reason) : json(nullptr)}}});
-      return send(chunk);
-    });
-    if (ok && include_usage) {
-      json u = head;
-      u["choices"] = json::array();
-      u["usage"] = Usage(prompt_tokens, completion_tokens);
-      send(u);
-    }
-    return ok;
+    return ForwardChunks(
+        engine, *shared, head, prompt_tokens, include_usage, send,
+        [&](int index, const StreamDelta& d) {
+          const Prompt& prompt = prompts[index / n];
+          std::string text = d.text;
+          json lps = nullptr;
+          if (logprobs) lps = LogprobsJson::EmptyCompletion();
+          if (echo && !started[index]) {  // the first chunk of a choice repeats its prompt
+            text = prompt.text + text;
+            if (logprobs)
+              lp.AppendCompletionPrompt(prompt.ids, d.prompt_logprobs, &lps, &offsets[index]);
+          }
+          started[index] = true;
+          if (logprobs) lp.AppendCompletion(d.samples, &lps, &offsets[index]);
+          return json{
+              {"index", index},
+              {"text", text},
+              {"logprobs", lps},
+              {"finish_reason", d.finished ? FinishReasonJson(d.finish_reason) : json(nullptr)}};
+        });
   });
 }
 

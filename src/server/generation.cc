@@ -73,4 +73,24 @@ bool Forward(AsyncEngine& engine, const std::vector<std::shared_ptr<RequestStrea
   return true;
 }
 
+bool ForwardChunks(AsyncEngine& engine, const std::vector<std::shared_ptr<RequestStream>>& streams,
+                   const nlohmann::json& head, size_t prompt_tokens, bool include_usage,
+                   const SendEvent& send,
+                   const std::function<nlohmann::json(int, const StreamDelta&)>& choice) {
+  size_t completion_tokens = 0;
+  const bool ok = Forward(engine, streams, [&](int index, const StreamDelta& d) {
+    completion_tokens += d.token_ids.size();
+    nlohmann::json chunk = head;
+    chunk["choices"] = nlohmann::json::array({choice(index, d)});
+    return send(chunk);
+  });
+  if (ok && include_usage) {
+    nlohmann::json u = head;
+    u["choices"] = nlohmann::json::array();
+    u["usage"] = Usage(prompt_tokens, completion_tokens);
+    send(u);
+  }
+  return ok;
+}
+
 }  // namespace loom::server

@@ -8,6 +8,7 @@
 
 #include "engine/async_engine.h"
 #include "server/api_error.h"
+#include "server/http.h"
 
 namespace loom::server {
 
@@ -35,5 +36,13 @@ std::vector<Choice> Collect(const std::vector<std::shared_ptr<RequestStream>>& s
 // aborted and Forward returns false.
 bool Forward(AsyncEngine& engine, const std::vector<std::shared_ptr<RequestStream>>& streams,
              const std::function<bool(int, const StreamDelta&)>& emit);
+
+// Streams every delta as a chunk: `head` plus {"choices": [choice(index, delta)]}; then, with
+// include_usage, OpenAI's final chunk with no choices and the usage. False once the client is
+// gone (Forward has aborted the rest).
+bool ForwardChunks(AsyncEngine& engine, const std::vector<std::shared_ptr<RequestStream>>& streams,
+                   const nlohmann::json& head, size_t prompt_tokens, bool include_usage,
+                   const SendEvent& send,
+                   const std::function<nlohmann::json(int, const StreamDelta&)>& choice);
 
 }  // namespace loom::server
