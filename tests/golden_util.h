@@ -10,9 +10,15 @@
 #include <string>
 
 #include "engine/llm.h"
+#include "models/weights.h"
 #include "test_util.h"
 
 namespace loom::testing {
+
+// The references compute in f32: load with --dtype float32, not "auto", which at avx512bf16 rounds
+// activations as llama.cpp does (kernels::Activations).
+inline const LoadOptions kF32Activations{.quantization = std::nullopt,
+                                         .activations = kernels::Activations::kF32};
 
 inline void ExpectMatchesGolden(std::unique_ptr<Model> model, const nlohmann::json& golden,
                                 double tol, const std::string& name) {

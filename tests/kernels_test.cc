@@ -31,14 +31,13 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernel_test_util.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/dispatch.h"
 #include "kernels/ref/ref.h"
-#include "kernel_test_util.h"
 
 namespace loom::kernels {
 namespace {
-
 
 // Tolerance rtol |want| + atol per element.
 std::vector<double> RelTol(const std::vector<float>& want, double rtol, double atol) {
@@ -300,12 +299,16 @@ struct FastKernels {
 };
 
 FastKernels KernelsFor(Isa isa) {
-  if (isa == Isa::kAvx512) {
-    return {avx512::MatMul,   avx512::RmsNorm,  avx512::SiluMul, avx512::Silu,
-            avx512::GeluErf,  avx512::GeluTanh, avx512::Softmax, avx512::LogSoftmax,
-            avx512::RopeNeox};
+  if (isa == Isa::kAvx512Bf16) {  // avx512's kernels but MatMul
+    FastKernels k = KernelsFor(Isa::kAvx512);
+    k.mat_mul = avx512bf16::MatMul;
+    return k;
   }
-  return {avx2::MatMul,   avx2::RmsNorm, avx2::SiluMul,    avx2::Silu,     avx2::GeluErf,
+  if (isa == Isa::kAvx512) {
+    return {avx512::MatMul,   avx512::RmsNorm, avx512::SiluMul,    avx512::Silu,    avx512::GeluErf,
+            avx512::GeluTanh, avx512::Softmax, avx512::LogSoftmax, avx512::RopeNeox};
+  }
+  return {avx2::MatMul,   avx2::RmsNorm, avx2::SiluMul,    avx2::Silu,    avx2::GeluErf,
           avx2::GeluTanh, avx2::Softmax, avx2::LogSoftmax, avx2::RopeNeox};
 }
 
@@ -320,7 +323,8 @@ class FastKernelTest : public ::testing::TestWithParam<Isa> {
   FastKernels k_{};
 };
 
-INSTANTIATE_TEST_SUITE_P(Isas, FastKernelTest, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
+INSTANTIATE_TEST_SUITE_P(Isas, FastKernelTest,
+                         ::testing::Values(Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16),
                          [](const ::testing::TestParamInfo<Isa>& info) {
                            return std::string(IsaName(info.param));
                          });
@@ -345,13 +349,15 @@ TEST_P(FastKernelTest, MatMul) {
         SCOPED_TRACE(std::string(DTypeName(dt)) + " m=" + std::to_string(s.m) +
                      " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k) +
                      (with_bias ? " bias" : ""));
-        const std::vector<float> x = RandomVector(s.m * s.k, -1, 1, ++seed);
+        const std::vector<float> x0 = RandomVector(s.m * s.k, -1, 1, ++seed);
         const std::vector<uint8_t> w = EncodeWeights(RandomVector(s.n * s.k, -1, 1, ++seed), dt);
+        // The fast path's own input (x0 rounded, at avx512bf16) goes to the reference.
+        const std::vector<float> x = MatMulActivations(GetParam(), dt, x0, s.m, s.k);
         const std::vector<float> bias = RandomVector(s.n, -1, 1, ++seed);
         const float* b = with_bias ? bias.data() : nullptr;
         std::vector<float> got(s.m * s.n, std::numeric_limits<float>::quiet_NaN());
         std::vector<float> want(s.m * s.n);
-        k_.mat_mul(x.data(), w.data(), dt, b, got.data(), s.m, s.n, s.k);
+        k_.mat_mul(x0.data(), w.data(), dt, b, got.data(), s.m, s.n, s.k);
         ref::MatMul(x.data(), w.data(), dt, b, want.data(), s.m, s.n, s.k);
         std::vector<double> tol(got.size());
         for (int64_t i = 0; i < s.m; ++i) {

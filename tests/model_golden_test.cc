@@ -27,7 +27,7 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(GoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   const fs::path dir = testing::ModelsDir() / GetParam();
   const nlohmann::json golden = testing::ReadJson(dir / "golden.json");
-  Result<std::unique_ptr<Model>> model = LoadModel(dir);
+  Result<std::unique_ptr<Model>> model = LoadModel(dir, testing::kF32Activations);
   ASSERT_TRUE(model.ok()) << model.status().message();
 
   // The goldens compute in f32 with half-precision weights upcast exactly, as Loom does, so every

@@ -84,7 +84,7 @@ TEST_P(QuantGoldenTest, RepackedWeightsAreExact) {
 TEST_P(QuantGoldenTest, PromptLogprobsAndGreedyTokensMatchReference) {
   const fs::path dir = QuantModelsDir() / GetParam();
   const nlohmann::json golden = testing::ReadJson(dir / "golden.json");
-  Result<std::unique_ptr<Model>> model = LoadModel(dir);
+  Result<std::unique_ptr<Model>> model = LoadModel(dir, testing::kF32Activations);
   ASSERT_TRUE(model.ok()) << model.status().message();
   SupportsQuant* quant = As<SupportsQuant>(**model);
   ASSERT_NE(quant, nullptr);

@@ -443,27 +443,31 @@ class QuantMatMulTest : public ::testing::TestWithParam<Isa> {
  protected:
   void SetUp() override {
     if (!IsaSupported(GetParam())) GTEST_SKIP() << "CPU lacks " << IsaName(GetParam());
-    mat_mul_ = GetParam() == Isa::kAvx512 ? avx512::MatMul : avx2::MatMul;
+    mat_mul_ = GetParam() == Isa::kAvx512Bf16 ? avx512bf16::MatMul
+               : GetParam() == Isa::kAvx512   ? avx512::MatMul
+                                              : avx2::MatMul;
   }
   decltype(&ref::MatMul) mat_mul_ = nullptr;
 };
 
-INSTANTIATE_TEST_SUITE_P(Isas, QuantMatMulTest, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
+INSTANTIATE_TEST_SUITE_P(Isas, QuantMatMulTest,
+                         ::testing::Values(Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Bf16),
                          [](const ::testing::TestParamInfo<Isa>& info) {
                            return std::string(IsaName(info.param));
                          });
 
-void CheckMatMul(decltype(&ref::MatMul) mat_mul, DType t, int64_t m, int64_t n, int64_t k,
+void CheckMatMul(Isa isa, decltype(&ref::MatMul) mat_mul, DType t, int64_t m, int64_t n, int64_t k,
                  bool with_bias, uint32_t seed) {
   SCOPED_TRACE(std::string(DTypeName(t)) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
                " k=" + std::to_string(k) + (with_bias ? " bias" : ""));
-  const std::vector<float> x = RandomVector(m * k, -1, 1, seed);
+  const std::vector<float> x0 = RandomVector(m * k, -1, 1, seed);
+  const std::vector<float> x = MatMulActivations(isa, t, x0, m, k);  // what the fast path uses
   const std::vector<uint8_t> w = RandomBlocks(t, n, k, seed + 1);
   const std::vector<float> bias = RandomVector(n, -1, 1, seed + 2);
   const float* b = with_bias ? bias.data() : nullptr;
   std::vector<float> got(m * n, std::numeric_limits<float>::quiet_NaN());
   std::vector<float> want(m * n);
-  mat_mul(x.data(), w.data(), t, b, got.data(), m, n, k);
+  mat_mul(x0.data(), w.data(), t, b, got.data(), m, n, k);
   ref::MatMul(x.data(), w.data(), t, b, want.data(), m, n, k);
   std::vector<float> wf(static_cast<size_t>(n * k));
   ref::Dequantize(w.data(), t, wf.data(), n * k);
@@ -484,7 +488,7 @@ TEST_P(QuantMatMulTest, MatchesReferenceEveryType) {
                : std::vector<Shape>{{45, 256}, {33, 512}, {256, 512}, {7, 1056}, {5, 32}};
     for (int64_t m : {1, 3, 17, 64}) {
       for (const Shape& s : shapes) {
-        CheckMatMul(mat_mul_, t, m, s.n, s.k, /*with_bias=*/(seed & 1) != 0, seed);
+        CheckMatMul(GetParam(), mat_mul_, t, m, s.n, s.k, /*with_bias=*/(seed & 1) != 0, seed);
         seed += 3;
       }
     }
@@ -504,9 +508,10 @@ TEST_P(QuantMatMulTest, RealLlamaQuantizeWeights) {
                t.at("raw_nbytes").get<int64_t>());
     for (int64_t m : {1, 5}) {
       SCOPED_TRACE(model + " m=" + std::to_string(m));
-      const std::vector<float> x = RandomVector(m * k, -1, 1, 77);
+      const std::vector<float> x0 = RandomVector(m * k, -1, 1, 77);
+      const std::vector<float> x = MatMulActivations(GetParam(), type.dtype, x0, m, k);
       std::vector<float> got(m * n), want(m * n);
-      mat_mul_(x.data(), raw.data(), type.dtype, nullptr, got.data(), m, n, k);
+      mat_mul_(x0.data(), raw.data(), type.dtype, nullptr, got.data(), m, n, k);
       ref::MatMul(x.data(), raw.data(), type.dtype, nullptr, want.data(), m, n, k);
       std::vector<float> wf(static_cast<size_t>(n * k));
       Dequantize(raw.data(), type.dtype, wf.data(), n * k);
@@ -521,12 +526,39 @@ TEST(QuantDispatch, PublicMatMulTakesQuantizedWeights) {
   for (DType t : kQuantTypes) {
     SCOPED_TRACE(std::string(DTypeName(t)));
     const std::vector<uint8_t> w = RandomBlocks(t, n, k, 4);
-    std::vector<float> got(m * n), want(m * n);
-    MatMul(x.data(), w.data(), t, nullptr, got.data(), m, n, k);
-    ref::MatMul(x.data(), w.data(), t, nullptr, want.data(), m, n, k);
     std::vector<float> wf(static_cast<size_t>(n * k));
     Dequantize(w.data(), t, wf.data(), n * k);
-    ExpectWithin(got, want, DotTolerance(x, wf, nullptr, m, n, k), "MatMul");
+    for (Activations a : {Activations::kF32, Activations::kLikeWeights}) {
+      const std::vector<float> xr =
+          a == Activations::kF32 ? x : MatMulActivations(ActiveIsa(), t, x, m, k);
+      std::vector<float> got(m * n), want(m * n);
+      MatMul(x.data(), w.data(), t, nullptr, got.data(), m, n, k, a);
+      ref::MatMul(xr.data(), w.data(), t, nullptr, want.data(), m, n, k);
+      ExpectWithin(got, want, DotTolerance(xr, wf, nullptr, m, n, k), "MatMul");
+    }
+  }
+}
+
+TEST(Avx512Bf16MatMul, RoundsActivationsExactlyAsQ8_0) {
+  // Activations are rounded as ref::Quantize(Q8_0) does: d = 127 / 127 = 1, so x * (1 / d) is x
+  // and the halves are ties, which go away from zero (roundf), not to even (the SIMD default).
+  if (!IsaSupported(Isa::kAvx512Bf16)) GTEST_SKIP() << "CPU lacks avx512bf16";
+  const int64_t m = 1, n = 16, k = 64;
+  std::vector<float> x(k);
+  for (int64_t i = 0; i < k; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * (static_cast<float>(i) + 0.5f);
+  x[0] = 127.0f;
+  x[32] = -127.0f;
+  for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
+    SCOPED_TRACE(std::string(DTypeName(t)));
+    const std::vector<uint8_t> w = RandomBlocks(t, n, k, 9);
+    const std::vector<float> xr = MatMulActivations(Isa::kAvx512Bf16, t, x, m, k);
+    EXPECT_EQ(xr[1], -2.0f);  // -1.5
+    EXPECT_EQ(xr[2], 3.0f);   // 2.5 (even would be 2)
+    std::vector<float> got(n), want(n), wf(static_cast<size_t>(n * k));
+    avx512bf16::MatMul(x.data(), w.data(), t, nullptr, got.data(), m, n, k);
+    ref::MatMul(xr.data(), w.data(), t, nullptr, want.data(), m, n, k);
+    Dequantize(w.data(), t, wf.data(), n * k);
+    ExpectWithin(got, want, DotTolerance(xr, wf, nullptr, m, n, k), "MatMul");
   }
 }
 

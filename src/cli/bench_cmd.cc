@@ -35,6 +35,7 @@ struct MatmulOptions {
   std::string dtype = "bf16";
   int iters = 20;
   int threads = 0;
+  bool f32_activations = false;
 };
 
 Status BenchMatmul(const MatmulOptions& o) {
@@ -83,17 +84,20 @@ Status BenchMatmul(const MatmulOptions& o) {
         w.data<uint16_t>()[i] = dt == DType::kBF16 ? F32ToBF16(v) : F32ToF16(v);
     }
   }
-  kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n,
-                  o.k);  // warm-up
+  const kernels::Activations act =
+      o.f32_activations ? kernels::Activations::kF32 : kernels::Activations::kLikeWeights;
+  kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k,
+                  act);  // warm-up
   const auto t0 = Clock::now();
   for (int i = 0; i < o.iters; ++i) {
-    kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k);
+    kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k, act);
   }
   const double s = Seconds(t0, Clock::now()) / o.iters;
   fmt::print(
-      "matmul m={} n={} k={} w={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} "
+      "matmul m={} n={} k={} w={} x={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} "
       "GFLOP/s\n",
-      o.m, o.n, o.k, o.dtype, kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
+      o.m, o.n, o.k, o.dtype, o.f32_activations ? "f32" : "like-weights",
+      kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
       static_cast<double>(w.nbytes()) / s / 1e9, 2.0 * o.m * o.n * o.k / s / 1e9);
   return Status::Ok();
 }
@@ -200,7 +204,7 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   CLI::App* bench = app.add_subcommand("bench", "Measure throughput (for docs/performance.md)");
   bench->require_subcommand(1);
 
-  CLI::App* mm = bench->add_subcommand("matmul", "One matmul: f32 activations x weights");
+  CLI::App* mm = bench->add_subcommand("matmul", "One matmul: activations x weights");
   auto mo = std::make_shared<MatmulOptions>();
   mm->add_option("--m", mo->m, "Rows of activations (tokens)");
   mm->add_option("--n", mo->n, "Output features");
@@ -208,6 +212,9 @@ void AddBenchCommand(CLI::App& app, std::function<Status()>& run) {
   mm->add_option("--dtype", mo->dtype,
                  "Weight dtype: f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k ... q6_k");
   mm->add_option("--iters", mo->iters, "Timed iterations");
+  mm->add_flag("--f32-activations", mo->f32_activations,
+               "Exact f32 activations (--dtype float32 of the model commands), not rounded toward "
+               "the weights' precision");
   mm->add_option("--threads", mo->threads, "Worker threads (default: all cores)");
   mm->callback([&run, mo] { run = [mo] { return BenchMatmul(*mo); }; });
 

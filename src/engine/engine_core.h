@@ -24,7 +24,8 @@ struct EngineConfig {
   std::string kv_cache_dtype = "auto";  // auto (the weights' dtype) | f32 | bf16
   int max_model_len = 0;                // 0 = from the model config
   bool enable_prefix_caching = true;
-  std::string quantization;  // "" | q8_0 | q4_0 | q4_k: Linear weights quantized at load
+  std::string quantization;    // "" | q8_0 | q4_0 | q4_k: Linear weights quantized at load
+  std::string dtype = "auto";  // auto | float32: LoadOptions::activations
   SchedulingPolicy policy = SchedulingPolicy::kDefault;
 };
 

@@ -40,6 +40,11 @@ Result<std::unique_ptr<LLM>> LLM::Load(const std::filesystem::path& dir,
     }
     options.quantization = it->second;
   }
+  if (config.dtype == "float32" || config.dtype == "float") {
+    options.activations = kernels::Activations::kF32;
+  } else if (config.dtype != "auto") {
+    return InvalidArgument("--dtype must be auto or float32, got '{}'", config.dtype);
+  }
   LOOM_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(dir, options));
   LOOM_ASSIGN_OR_RETURN(GenerationConfig gen, LoadGenerationConfig(dir));
   const std::vector<int64_t>& eos64 =

@@ -18,11 +18,15 @@ bool IsaSupported(Isa isa) {
       return IsaSupported(Isa::kAvx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq");
+    case Isa::kAvx512Bf16:
+      return IsaSupported(Isa::kAvx512) && __builtin_cpu_supports("avx512bf16") &&
+             __builtin_cpu_supports("avx512vnni");
   }
   return false;
 }
 
 Isa DetectIsa() {
+  if (IsaSupported(Isa::kAvx512Bf16)) return Isa::kAvx512Bf16;
   if (IsaSupported(Isa::kAvx512)) return Isa::kAvx512;
   if (IsaSupported(Isa::kAvx2)) return Isa::kAvx2;
   return Isa::kScalar;
@@ -41,8 +45,10 @@ Isa ActiveIsa() {
       requested = Isa::kAvx2;
     } else if (want == "avx512") {
       requested = Isa::kAvx512;
+    } else if (want == "avx512bf16") {
+      requested = Isa::kAvx512Bf16;
     } else {
-      LOOM_LOG_WARN("LOOM_ISA={} is not one of scalar, avx2, avx512; using {}", want,
+      LOOM_LOG_WARN("LOOM_ISA={} is not one of scalar, avx2, avx512, avx512bf16; using {}", want,
                     IsaName(detected));
       return detected;
     }
@@ -63,6 +69,8 @@ std::string_view IsaName(Isa isa) {
       return "avx2";
     case Isa::kAvx512:
       return "avx512";
+    case Isa::kAvx512Bf16:
+      return "avx512bf16";
   }
   return "?";
 }

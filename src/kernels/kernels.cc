@@ -12,6 +12,7 @@ namespace {
 
 struct KernelTable {
   decltype(&ref::MatMul) mat_mul;
+  decltype(&ref::MatMul) mat_mul_like_weights;  // Activations::kLikeWeights
   decltype(&ref::RmsNorm) rms_norm;
   decltype(&ref::SiluMul) silu_mul;
   decltype(&ref::Silu) silu;
@@ -23,15 +24,20 @@ struct KernelTable {
   decltype(&ref::PagedAttention) paged_attention;
 };
 
-#define LOOM_KERNEL_TABLE(ns)                                                               \
-  KernelTable {                                                                             \
-    ns::MatMul, ns::RmsNorm, ns::SiluMul, ns::Silu, ns::GeluErf, ns::GeluTanh, ns::Softmax, \
-        ns::LogSoftmax, ns::RopeNeox, ns::PagedAttention                                    \
+#define LOOM_KERNEL_TABLE(ns)                                                              \
+  KernelTable {                                                                            \
+    ns::MatMul, ns::MatMul, ns::RmsNorm, ns::SiluMul, ns::Silu, ns::GeluErf, ns::GeluTanh, \
+        ns::Softmax, ns::LogSoftmax, ns::RopeNeox, ns::PagedAttention                      \
   }
 
 const KernelTable& Table() {
   static const KernelTable table = [] {
     switch (ActiveIsa()) {
+      case Isa::kAvx512Bf16: {
+        KernelTable t = LOOM_KERNEL_TABLE(avx512);
+        t.mat_mul_like_weights = avx512bf16::MatMul;
+        return t;
+      }
       case Isa::kAvx512:
         return LOOM_KERNEL_TABLE(avx512);
       case Isa::kAvx2:
@@ -49,8 +55,10 @@ const KernelTable& Table() {
 }  // namespace
 
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
-            int64_t n, int64_t k) {
-  Table().mat_mul(x, w, w_dtype, bias, y, m, n, k);
+            int64_t n, int64_t k, Activations activations) {
+  const KernelTable& t = Table();
+  (activations == Activations::kLikeWeights ? t.mat_mul_like_weights : t.mat_mul)(x, w, w_dtype,
+                                                                                  bias, y, m, n, k);
 }
 
 void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps) {

@@ -10,11 +10,19 @@
 
 namespace loom::kernels {
 
+// What MatMul multiplies the weights by.
+//  kF32: x as given (every product and sum in f32 or better): the reference semantics.
+//  kLikeWeights: x rounded toward the weights' precision where the CPU multiplies that faster, as
+//    llama.cpp does and as vLLM's bf16 compute does: to bf16 (nearest even) for bf16 weights,
+//    through Q8_0 (kernels::Quantize then Dequantize, per row) for Q8_0 and Q4_0 weights. Only
+//    Isa::kAvx512Bf16 has such paths (vdpbf16ps, vpdpbusd); elsewhere this is kF32.
+enum class Activations { kF32, kLikeWeights };
+
 // y[m, n] = x[m, k] · w[n, k]^T (+ bias[n]). x, y, bias f32; w in `w_dtype` (HF Linear layout,
 // [out_features, in_features]): n rows of RowBytes(w_dtype, k) bytes, so for a block-quantized
 // w_dtype k must be a multiple of DTypeBlockElems(w_dtype). bias may be null.
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
-            int64_t n, int64_t k);
+            int64_t n, int64_t k, Activations activations = Activations::kF32);
 
 // dst f32 [n] <- src: n elements in any dtype (n a multiple of DTypeBlockElems(t)). Bit-exact
 // with ggml's dequantize_row_* for the block-quantized types. For loading and embedding rows.

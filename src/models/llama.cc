@@ -84,6 +84,7 @@ Result<std::unique_ptr<Model>> LlamaForCausalLM::Create(const ModelConfig& c,
     m->lm_head_.weight = m->embed_;
     m->lm_head_.in = c.hidden_size;
     m->lm_head_.out = c.vocab_size;
+    m->lm_head_.activations = options.activations;
   } else {
     LOOM_ASSIGN_OR_RETURN(m->lm_head_,
                           Linear::Load(w, "lm_head", c.hidden_size, c.vocab_size, false));

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "kernels/kernels.h"
 #include "loader/hf_config.h"
 #include "loader/safetensors.h"
 
@@ -16,6 +17,9 @@ namespace loom {
 struct LoadOptions {
   // --quantization: Linear weights block-quantized at load (q8_0, q4_0 or q4_k), or as stored.
   std::optional<DType> quantization;
+  // --dtype: what Linear layers multiply their weights by (kernels::Activations): kLikeWeights
+  // ("auto", llama.cpp's and vLLM's choice) or kF32 ("float32", the reference semantics).
+  kernels::Activations activations = kernels::Activations::kLikeWeights;
 };
 
 // A Linear layer's weight as the MatMul kernels take it.
@@ -44,6 +48,7 @@ class WeightLoader {
   // AWQ checkpoint `prefix`.qweight (+ qzeros, scales, g_idx) repacked exactly (models/gptq_awq.h).
   Result<LinearWeight> GetLinearWeight(const std::string& prefix, int64_t out, int64_t in) const;
   bool Contains(const std::string& name) const { return store_.Contains(name); }
+  const LoadOptions& options() const { return options_; }
 
  private:
   const WeightStore& store_;

@@ -19,6 +19,20 @@ void QuantMatMul(const float* x, const void* w, DType w_dtype, const float* bias
 
 }  // namespace loom::kernels::avx512
 
+// Isa::kAvx512Bf16 (AVX-512 plus BF16 and VNNI): only MatMul with Activations::kLikeWeights
+// differs from avx512 (kernels.h); dtypes without a rounded path forward to avx512::MatMul.
+namespace loom::kernels::avx512bf16 {
+
+void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+            int64_t n, int64_t k);
+
+// The Q8_0 / Q4_0 part (cpu/q8_matmul_avx512bf16.cc).
+bool Q8MatMulHandles(DType w_dtype);
+void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
+              int64_t n, int64_t k);
+
+}  // namespace loom::kernels::avx512bf16
+
 namespace loom::kernels::avx2 {
 
 #include "kernels/kernel_signatures.inc"  // NOLINT(bugprone-suspicious-include)

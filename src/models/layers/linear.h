@@ -16,6 +16,7 @@ struct Linear {
   std::vector<int32_t> input_perm;
   int64_t in = 0;
   int64_t out = 0;
+  kernels::Activations activations = kernels::Activations::kF32;  // LoadOptions::activations
 
   // Loads `prefix`.weight, or a GPTQ / AWQ `prefix`.qweight ... (and `prefix`.bias when has_bias).
   static Result<Linear> Load(const WeightLoader& w, const std::string& prefix, int64_t in,
@@ -23,6 +24,7 @@ struct Linear {
     Linear l;
     l.in = in;
     l.out = out;
+    l.activations = w.options().activations;
     LOOM_ASSIGN_OR_RETURN(LinearWeight lw, w.GetLinearWeight(prefix, out, in));
     l.weight = std::move(lw.weight);
     l.input_perm = std::move(lw.input_perm);
@@ -48,7 +50,7 @@ struct Linear {
       x = gathered.data();
     }
     kernels::MatMul(x, weight.raw(), weight.dtype(), bias.defined() ? bias.data<float>() : nullptr,
-                    y, m, out, in);
+                    y, m, out, in, activations);
   }
 };
 
