@@ -1,5 +1,5 @@
-// Decode-sized MatMul (m <= a few rows) for Q4_0 weights on x rounded to Q8_0: the semantics of
-// q8_matmul_avx512bf16.cc, reading w row-major as stored.
+// MatMul of one x row (decode of one sequence) by Q4_0 weights, x rounded to Q8_0: the semantics
+// of q8_matmul_avx512bf16.cc, reading w row-major as stored.
 //
 // Two blocks (64 weights) of one weight row fill a vector: their 64 nibbles, expanded in
 // registers, against 64 x quants in one vpdpbusd, which starts from -8 * (the lane's 4 x quants)
@@ -11,9 +11,8 @@
 // rate, so Q8_0 decode stays there. x's per-pair data (quants, corrections, scales) is built once
 // per call and stays in L1.
 //
-// Tiles of 1 x row by 4 weight rows, each x row running over the tile while it is in L1;
-// the first row prefetches the same bytes of the next tile's rows (the hardware prefetcher stops
-// at each 4 KiB page). Threads take tasks of ~64 KiB of weights dynamically.
+// Tiles of 4 weight rows, prefetching the same bytes of the next tile's rows (the hardware
+// prefetcher stops at each 4 KiB page). Threads take tasks of ~64 KiB of weights dynamically.
 #include "kernels/cpu/q8_quantize_avx512bf16.h"
 // (first: it includes <immintrin.h> under GCC 12's warning workaround)
 #include <cstdint>
@@ -38,24 +37,22 @@ struct XPair {
   __m512 d;      // lanes 0-7: block 2p's d, 8-15: block 2p + 1's
 };
 
-XPair* QuantizePairs(const float* x, int64_t m, int64_t k, int offset) {
+XPair* QuantizePairs(const float* x, int64_t k, int offset) {
   const int64_t blocks = k / 32, pairs = (blocks + 1) / 2;
-  XPair* xp = static_cast<XPair*>(ThreadScratch(0, static_cast<size_t>(m * pairs) * sizeof(XPair)));
+  XPair* xp = static_cast<XPair*>(ThreadScratch(0, static_cast<size_t>(pairs) * sizeof(XPair)));
   const __m512i off = _mm512_set1_epi8(static_cast<char>(offset));  // as unsigned bytes
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t p = 0; p < pairs; ++p) {
-      alignas(64) int8_t q[64] = {};
-      float d[2] = {0.0f, 0.0f};
-      int32_t sum;
-      for (int h = 0; h < 2 && 2 * p + h < blocks; ++h) {
-        QuantizeBlock(x + i * k + 32 * (2 * p + h), q + 32 * h, &d[h], &sum);
-      }
-      XPair& o = xp[i * pairs + p];
-      o.q = _mm512_load_si512(q);
-      o.corr = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, o.q));
-      o.d = _mm512_insertf32x8(_mm512_set1_ps(d[0]), _mm256_set1_ps(d[1]), 1);
+  for (int64_t p = 0; p < pairs; ++p) {
+    alignas(64) int8_t q[64] = {};
+    float d[2] = {0.0f, 0.0f};
+    int32_t sum;
+    for (int h = 0; h < 2 && 2 * p + h < blocks; ++h) {
+      QuantizeBlock(x + 32 * (2 * p + h), q + 32 * h, &d[h], &sum);
     }
+    XPair& o = xp[p];
+    o.q = _mm512_load_si512(q);
+    o.corr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, o.q));
+    o.d = _mm512_insertf32x8(_mm512_set1_ps(d[0]), _mm256_set1_ps(d[1]), 1);
   }
   return xp;
 }
@@ -90,7 +87,7 @@ struct Q4_0 {
 };
 
 // y[j] = x · w row j (+ bias[j]) for j < NR; w rows ldw bytes apart.
-template <class Q, int NR, bool kPrefetch>
+template <class Q, int NR>
 void Tile(const XPair* xp, int64_t blocks, const uint8_t* w, int64_t ldw, const float* bias,
           float* y) {
   __m512 acc[NR];
@@ -103,10 +100,8 @@ void Tile(const XPair* xp, int64_t blocks, const uint8_t* w, int64_t ldw, const 
     for (int j = 0; j < NR; ++j) {
       const uint8_t* a = w + j * ldw + 2 * p * Q::kBytes;
       const uint8_t* b = w + j * ldw + bb * Q::kBytes;
-      if constexpr (kPrefetch) {
-        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(a) + NR * ldw),
-                     _MM_HINT_T0);
-      }
+      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(a) + NR * ldw),
+                   _MM_HINT_T0);
       const __m512i isum = _mm512_dpbusd_epi32(x.corr, Q::Quants(a, b), x.q);
       acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(Scales(a, b), x.d), acc[j]);
     }
@@ -114,49 +109,43 @@ void Tile(const XPair* xp, int64_t blocks, const uint8_t* w, int64_t ldw, const 
   for (int j = 0; j < NR; ++j) y[j] = _mm512_reduce_add_ps(acc[j]) + (bias ? bias[j] : 0.0f);
 }
 
-template <class Q, bool kPrefetch>
+template <class Q>
 void AnyTile(int nr, const XPair* xp, int64_t blocks, const uint8_t* w, int64_t ldw,
              const float* bias, float* y) {
   switch (nr) {
     case 1:
-      return Tile<Q, 1, kPrefetch>(xp, blocks, w, ldw, bias, y);
+      return Tile<Q, 1>(xp, blocks, w, ldw, bias, y);
     case 2:
-      return Tile<Q, 2, kPrefetch>(xp, blocks, w, ldw, bias, y);
+      return Tile<Q, 2>(xp, blocks, w, ldw, bias, y);
     case 3:
-      return Tile<Q, 3, kPrefetch>(xp, blocks, w, ldw, bias, y);
+      return Tile<Q, 3>(xp, blocks, w, ldw, bias, y);
     default:
-      return Tile<Q, 4, kPrefetch>(xp, blocks, w, ldw, bias, y);
+      return Tile<Q, 4>(xp, blocks, w, ldw, bias, y);
   }
 }
 
 template <class Q>
-void GemvTyped(const float* x, const uint8_t* w, const float* bias, float* y, int64_t m, int64_t n,
+void GemvTyped(const float* x, const uint8_t* w, const float* bias, float* y, int64_t n,
                int64_t k) {
-  const int64_t blocks = k / 32, pairs = (blocks + 1) / 2;
+  const int64_t blocks = k / 32;
   const int64_t ldw = blocks * Q::kBytes;
-  const XPair* xp = QuantizePairs(x, m, k, Q::kOffset);
+  const XPair* xp = QuantizePairs(x, k, Q::kOffset);
   const int64_t nb = (kTaskBytes / ldw + kNr) / kNr * kNr;  // rows per task, >= kNr
   const int64_t tasks = (n + nb - 1) / nb;
-#pragma omp parallel for schedule(dynamic, 1) if (m * n * k >= kMinParallelMacs)
+#pragma omp parallel for schedule(dynamic, 1) if (n * k >= kMinParallelMacs)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t j1 = n < (t + 1) * nb ? n : (t + 1) * nb;
     for (int64_t j = t * nb; j < j1; j += kNr) {
       const int nr = static_cast<int>(j1 - j < kNr ? j1 - j : kNr);
-      const float* b = bias ? bias + j : nullptr;
-      // Only the first x row streams w from memory; the others find the tile in cache.
-      AnyTile<Q, true>(nr, xp, blocks, w + j * ldw, ldw, b, y + j);
-      for (int64_t i = 1; i < m; ++i) {
-        AnyTile<Q, false>(nr, xp + i * pairs, blocks, w + j * ldw, ldw, b, y + i * n + j);
-      }
+      AnyTile<Q>(nr, xp, blocks, w + j * ldw, ldw, bias ? bias + j : nullptr, y + j);
     }
   }
 }
 
 }  // namespace
 
-void Q4Gemv(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
-            int64_t k) {
-  GemvTyped<Q4_0>(x, static_cast<const uint8_t*>(w), bias, y, m, n, k);
+void Q4Gemv(const float* x, const void* w, const float* bias, float* y, int64_t n, int64_t k) {
+  GemvTyped<Q4_0>(x, static_cast<const uint8_t*>(w), bias, y, n, k);
 }
 
 }  // namespace loom::kernels::avx512bf16

@@ -15,9 +15,9 @@
 // -offset * sum(q_x) removes it exactly.
 //
 // Rows of x are processed in tiles of up to kMr. The first tile transposes each block straight
-// from w and stores it; the later tiles reload the transposed panel from L2. Up to kMr rows
-// (decode) read w row-major instead: Q4_0 with Q4Gemv (q8_gemv_avx512bf16.cc), Q8_0 with
-// avx512::MatMul's f32 decoder on the rounded x.
+// from w and stores it; the later tiles reload the transposed panel from L2. A single x row
+// (decode of one sequence) reads w row-major instead: Q4_0 with Q4Gemv (q8_gemv_avx512bf16.cc),
+// Q8_0 with avx512::MatMul's f32 decoder on the rounded x.
 // Threads take panels dynamically: a thread pre-empted by another process delays only its own
 // panel, where a static split would make every kernel wait for it.
 // GCC 12 reports its own intrinsics' undefined pass-through operands as uninitialized (GCC PR
@@ -91,11 +91,11 @@ struct XQ8 {
   int64_t k, blocks;
 };
 
-// x [m, k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
-const float* RoundRows(const float* x, int64_t m, int64_t k) {
-  float* xr = static_cast<float*>(ThreadScratch(0, static_cast<size_t>(m * k) * sizeof(float)));
+// x [k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
+const float* RoundRow(const float* x, int64_t k) {
+  float* xr = static_cast<float*>(ThreadScratch(0, static_cast<size_t>(k) * sizeof(float)));
   alignas(64) int8_t q[32];
-  for (int64_t i = 0; i < m * k; i += 32) {
+  for (int64_t i = 0; i < k; i += 32) {
     float d;
     int32_t sum;
     QuantizeBlock(x + i, q, &d, &sum);
@@ -146,7 +146,11 @@ struct PackedBlock {
   // acc + sum over the block of (unsigned quant) * q_x per row; x4 = the block's 8 dwords of x
   // quants.
   __m512i Dot(__m512i acc, const int32_t* x4) const {
-    for (int g = 0; g < 8; ++g) acc = _mm512_dpbusd_epi32(acc, v[g], _mm512_set1_epi32(x4[g]));
+    // vpdpbusd with x's dword broadcast from memory ({1to16}): one instruction where GCC emits a
+    // separate vpbroadcastd for _mm512_set1_epi32.
+    for (int g = 0; g < 8; ++g) {
+      asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(v[g]), "m"(x4[g]));
+    }
     return acc;
   }
 };
@@ -305,13 +309,14 @@ bool Q8MatMulHandles(DType w_dtype) { return w_dtype == DType::kQ8_0 || w_dtype 
 
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k) {
-  // Decode: for a few x rows, transposing each block costs more than it saves (8192 x 8192,
-  // 2 threads: Q8_0 1.31 ms, Q4_0 0.98, against 1.11 and 0.81 for the f32 decoders on the same
-  // rounded x). Q4_0 has a faster row-major integer kernel; Q8_0's f32 decoder already streams at
-  // the memory's rate.
-  if (m <= kMr) {
-    if (w_dtype == DType::kQ4_0) return Q4Gemv(x, w, bias, y, m, n, k);
-    return avx512::MatMul(RoundRows(x, m, k), w, w_dtype, bias, y, m, n, k);
+  // Decode of one sequence: for one x row, transposing each block costs more than it saves
+  // (8192 x 8192, 2 threads: Q8_0 1.31 ms, Q4_0 0.98, against 1.11 for the f32 decoder on the
+  // rounded x and 0.68 for Q4Gemv); from two rows on the panels win (2048 x 8192, m = 2: Q8_0 0.34
+  // against 0.42 ms, Q4_0 0.26 against 0.36). Q8_0's f32 decoder already streams at the memory's
+  // rate.
+  if (m == 1) {
+    if (w_dtype == DType::kQ4_0) return Q4Gemv(x, w, bias, y, n, k);
+    return avx512::MatMul(RoundRow(x, k), w, w_dtype, bias, y, 1, n, k);
   }
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   if (w_dtype == DType::kQ8_0) return Q8MatMulTyped<Q8_0>(x, wb, bias, y, m, n, k);
