@@ -103,7 +103,8 @@ void Tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_
     }
   }
   __m512 v[16];  // 4 x 4, lane t of the sums = (i, j) = (t / 4, t % 4)
-  for (int t = 0; t < 16; ++t) v[t] = t / 4 < MR && t % 4 < NR ? acc[t / 4][t % 4] : _mm512_setzero_ps();
+  for (int t = 0; t < 16; ++t)
+    v[t] = t / 4 < MR && t % 4 < NR ? acc[t / 4][t % 4] : _mm512_setzero_ps();
   const __m512 sums = Reduce16(v);
   const __mmask16 cols = (1u << NR) - 1u;
   for (int i = 0; i < MR; ++i) {
