@@ -18,9 +18,8 @@
 //  - m > 1: tiles of up to kMr x rows by 2 w rows, k in chunks of kKc elements, so the x tile
 //    (kMr x kKc f32) and the task's kNb weight rows of the chunk stay in L1 while every x tile
 //    reuses them.
-// Threads take tasks of output columns dynamically (a thread pre-empted by another process delays
-// only its own task; with a static split every kernel waited for it), only when the work repays
-// the fork/join.
+// Threads split the output columns n in blocks of kNb rows (schedule static: each thread streams
+// a contiguous slice of w), only when the work repays the fork/join.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,9 +38,8 @@ constexpr int kV = kChunk / kLanes;  // vectors per chunk: 2 (AVX-512) or 4 (AVX
 // x rows per register tile (m > 1): kMr x 2 accumulators, 16 of AVX-512's 32 registers, 8 of
 // AVX2's 16.
 constexpr int kMr = kLanes == 16 ? 8 : 4;
-constexpr int64_t kNb = 16;               // output columns (w rows) per parallel task
-constexpr int64_t kTaskBytes = 64 << 10;  // weights per task at m = 1
-constexpr int64_t kKc = 4096 / kMr;       // k chunk (m > 1): x tile 16 KiB, kNb rows <= 17 KiB
+constexpr int64_t kNb = 16;          // output columns (w rows) per parallel task
+constexpr int64_t kKc = 4096 / kMr;  // k chunk (m > 1): x tile 16 KiB, kNb rows <= 17 KiB
 constexpr int64_t kMinParallelMacs = int64_t{1} << 17;
 
 inline float Half(const uint8_t* p) {
@@ -388,7 +386,6 @@ void AnyTile(int mr, int nr, const float* x, int64_t ldx, const uint8_t* w, int6
 }
 
 inline int64_t MinI(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t MaxI(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // Columns [j0, j1) of y for m = 1: 1 x 4 tiles streaming w once, then 1 x 1 for the rest.
 template <class B>
@@ -429,14 +426,11 @@ void QuantMatMulTyped(const float* x, const uint8_t* w, const float* bias, float
                       int64_t n, int64_t k) {
   const int64_t blocks = k / B::kElems;  // per w row
   const int64_t ldw = blocks * B::kBytes;
-  // Tasks of kNb rows, or of ~kTaskBytes of weights for decode (short rows in 16-row tasks spend
-  // their time in the dynamic schedule's hand-offs).
-  const int64_t nb = m == 1 ? MaxI(kNb, (kTaskBytes / ldw + kNb - 1) / kNb * kNb) : kNb;
-  const int64_t tasks = (n + nb - 1) / nb;
+  const int64_t tasks = (n + kNb - 1) / kNb;
   const bool parallel = m * n * k >= kMinParallelMacs;
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t t = 0; t < tasks; ++t) {
-    const int64_t j0 = t * nb, j1 = MinI(n, (t + 1) * nb);
+    const int64_t j0 = t * kNb, j1 = MinI(n, (t + 1) * kNb);
     if (m == 1) {
       ColumnsM1<B>(x, w, ldw, blocks, bias, y, j0, j1);
     } else {
