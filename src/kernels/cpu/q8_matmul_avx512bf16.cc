@@ -137,22 +137,18 @@ inline void Prefetch(const uint8_t* const* row, int64_t off) {
     _mm_prefetch(reinterpret_cast<const char*>(row[r] + off), _MM_HINT_T0);
 }
 
+// acc + a · (4 bytes at x, broadcast): vpdpbusd with its {1to16} memory form, one instruction
+// where GCC 12 emits a separate vpbroadcastd for _mm512_set1_epi32.
+inline __m512i DpbusdBroadcast(__m512i acc, __m512i a, const int32_t* x) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*x));
+  return acc;
+}
+
 // One block of 16 weight rows, rows in lanes: scale lane r = row r's d; v[g] lane r = its
 // quants 4g .. 4g + 3 as unsigned bytes (quant + kOffset of the type).
 struct PackedBlock {
   __m512 scale;
   __m512i v[8];
-
-  // acc + sum over the block of (unsigned quant) * q_x per row; x4 = the block's 8 dwords of x
-  // quants.
-  __m512i Dot(__m512i acc, const int32_t* x4) const {
-    // vpdpbusd with x's dword broadcast from memory ({1to16}): one instruction where GCC emits a
-    // separate vpbroadcastd for _mm512_set1_epi32.
-    for (int g = 0; g < 8; ++g) {
-      asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(v[g]), "m"(x4[g]));
-    }
-    return acc;
-  }
 };
 
 // Q8_0 (f16 d, int8 qs[32]): unsigned quant = q + 128 = q ^ 0x80.
@@ -246,12 +242,20 @@ void Tile(const uint8_t* const* row, __m512i row_offsets, int64_t blocks, Packed
     } else {
       blk = panel[b];
     }
+    // Rows innermost: MR independent vpdpbusd chains in flight rather than one row's 8 in turn.
+    __m512i isum[MR];
+    const int32_t* x4[MR];
     for (int i = 0; i < MR; ++i) {
       const int64_t xi = (i0 + i) * xq.blocks + b;
-      const __m512i isum =
-          blk.Dot(_mm512_set1_epi32(static_cast<int32_t>(-Q::kOffset * xq.s[xi])),
-                  reinterpret_cast<const int32_t*>(xq.q + (i0 + i) * xq.k + 32 * b));
-      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+      isum[i] = _mm512_set1_epi32(static_cast<int32_t>(-Q::kOffset * xq.s[xi]));
+      x4[i] = reinterpret_cast<const int32_t*>(xq.q + (i0 + i) * xq.k + 32 * b);
+    }
+    for (int g = 0; g < 8; ++g) {
+      for (int i = 0; i < MR; ++i) isum[i] = DpbusdBroadcast(isum[i], blk.v[g], x4[i] + g);
+    }
+    for (int i = 0; i < MR; ++i) {
+      const int64_t xi = (i0 + i) * xq.blocks + b;
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]),
                                _mm512_mul_ps(blk.scale, _mm512_set1_ps(xq.d[xi])), acc[i]);
     }
   }
