@@ -320,6 +320,19 @@ TEST(Cli, BenchLatencyJson) {
                      "--batch-size");
 }
 
+TEST(Cli, DtypeFlag) {
+  // auto (activations rounded as llama.cpp rounds them, on CPUs that can) and float32 both run a
+  // bf16 checkpoint; anything else is a one-line error naming the flag.
+  const std::string base = "generate --model " +
+                           (testing::ModelsDir() / "llama3-rope-bf16-tied").string() +
+                           " --prompt-ids 1,2,3 --max-tokens 3 --temperature 0 --ignore-eos";
+  for (const std::string d : {"auto", "float32"}) {
+    const testing::CommandResult r = RunLoom(base + " --dtype " + d);
+    EXPECT_EQ(r.exit_code, 0) << d << ": " << r.err;
+  }
+  ExpectOneLineError(RunLoom(base + " --dtype float16"), "--dtype must be auto or float32");
+}
+
 TEST(Cli, BenchThroughputJson) {
   const fs::path model = testing::ModelsDir() / "llama-gqa-f32";
   const testing::CommandResult r = RunLoom("bench throughput --model " + model.string() +
