@@ -3,8 +3,8 @@
 //
 // Semantics: y = x' · w^T (+ bias), x' = x rounded through Q8_0 row by row (ref::Quantize then
 // Dequantize: blocks of 32, d = max|x| / 127 stored as f16, q = round(x / d)). Each block's
-// product sum(q_w q_x) is an exact int32; f32 only accumulates isum * (d_w d_x), in block order.
-// The result for a row does not depend on m or on the other rows.
+// product sum(q_w q_x) is an exact int32; f32 only accumulates isum * (d_w d_x). The products
+// never depend on m; the f32 summation order does (one x row takes the row-major kernels below).
 //
 // Layout. vpdpbusd multiplies 4 unsigned by 4 signed bytes into each int32 lane. For a panel of
 // 16 weight rows, each block is transposed in registers so that lane r of a vector holds 4
@@ -20,6 +20,7 @@
 // Q8_0 with avx512::MatMul's f32 decoder on the rounded x.
 // Threads split the panels statically, each streaming one contiguous part of w (as the other
 // matmuls: a dynamic hand-out measured slower).
+
 // GCC 12 reports its own intrinsics' undefined pass-through operands as uninitialized (GCC PR
 // 105593, as in vec_avx512.h).
 #pragma GCC diagnostic push
@@ -29,8 +30,6 @@
 #pragma GCC diagnostic pop
 
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/q8_quantize_avx512bf16.h"
@@ -132,9 +131,12 @@ inline __m512 GatherScales(const uint8_t* base, __m512i rows) {
   return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
 }
 
+// Integer arithmetic: the target may lie past the end of w (prefetches never fault).
 inline void Prefetch(const uint8_t* const* row, int64_t off) {
-  for (int r = 0; r < kRows; ++r)
-    _mm_prefetch(reinterpret_cast<const char*>(row[r] + off), _MM_HINT_T0);
+  for (int r = 0; r < kRows; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row[r]) + off),
+                 _MM_HINT_T0);
+  }
 }
 
 // acc + a · (4 bytes at x, broadcast): vpdpbusd with its {1to16} memory form, one instruction
