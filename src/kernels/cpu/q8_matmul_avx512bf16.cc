@@ -200,13 +200,15 @@ struct Q4_0 : PackedBlock {
     // z[q] = rows 4q .. 4q + 3, 4 dwords each.
     __m512i z[4];
     for (int q = 0; q < 4; ++q) {
-      __m512i t = _mm512_castsi128_si512(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[4 * q] + off + 2)));
-      for (int s = 1; s < 4; ++s) {
-        t = _mm512_inserti32x4(
-            t, _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[4 * q + s] + off + 2)), s);
-      }
-      z[q] = t;
+      const auto qs = [&](int s) {
+        return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row[4 * q + s] + off + 2));
+      };
+      // Literal lane numbers: the instruction takes an immediate, which a loop counter is only
+      // after unrolling (-O3 unrolls it; a debug build does not).
+      __m512i t = _mm512_castsi128_si512(qs(0));
+      t = _mm512_inserti32x4(t, qs(1), 1);
+      t = _mm512_inserti32x4(t, qs(2), 2);
+      z[q] = _mm512_inserti32x4(t, qs(3), 3);
     }
     const __m512i i1[2] = {Load(kQ4Stage1<0>), Load(kQ4Stage1<1>)};
     const __m512i low4 = _mm512_set1_epi8(0x0F);
