@@ -63,10 +63,13 @@ inline uint16_t LoadU16(const uint8_t* p) {
 }
 
 // The f16 scales of blocks a and b (at byte 0 of each), widened: lanes 0-7 a's, 8-15 b's.
+// The two halves are joined in an integer register (scalar loads and ALU ops, idle in this loop),
+// so the vector side is one move, one convert of 2 halves and one permute.
 inline __m512 Scales(const uint8_t* a, const uint8_t* b) {
-  return _mm512_cvtph_ps(_mm256_inserti128_si256(
-      _mm256_castsi128_si256(_mm_set1_epi16(static_cast<short>(LoadU16(a)))),
-      _mm_set1_epi16(static_cast<short>(LoadU16(b))), 1));
+  const uint32_t both = LoadU16(a) | static_cast<uint32_t>(LoadU16(b)) << 16;
+  const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                               _mm512_castps128_ps512(two));
 }
 
 // Q4_0 (f16 d, qs[16]: quant j < 16 in the low nibble of qs[j], j + 16 in the high): the
