@@ -16,9 +16,9 @@
 //    loads + FMA.
 // Threads split the output columns n (schedule static: each thread streams a contiguous slice
 // of w), and only when the work is large enough to repay the OpenMP fork/join.
-#include <cstdlib>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/scratch.h"
 
 #ifndef LOOM_ISA
 #error "define LOOM_ISA and include kernels/cpu/vec_<isa>.h before matmul_impl.h"
@@ -181,14 +181,10 @@ void MatMulTyped(const float* x, const typename W::T* w, const float* bias, floa
     return;
   }
   const int64_t blocks = (n + kNbLarge - 1) / kNbLarge;
-#pragma omp parallel if (parallel)
-  {
-    float* scratch = static_cast<float*>(std::aligned_alloc(64, kNbLarge * kKc * sizeof(float)));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ColumnsLargeM<W>(x, w, bias, y, m, n, k, b * kNbLarge, MinI(n, (b + 1) * kNbLarge), scratch);
-    }
-    std::free(scratch);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t b = 0; b < blocks; ++b) {
+    float* scratch = static_cast<float*>(ThreadScratch(0, kNbLarge * kKc * sizeof(float)));
+    ColumnsLargeM<W>(x, w, bias, y, m, n, k, b * kNbLarge, MinI(n, (b + 1) * kNbLarge), scratch);
   }
 }
 

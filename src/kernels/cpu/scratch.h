@@ -1,6 +1,9 @@
 // Per-thread scratch memory for kernels: grows to the largest request and is then reused, so the
 // decode loop does not call the allocator once per matmul. Each slot is a separate buffer (a
 // kernel that needs two at once takes slots 0 and 1). The buffers live until the thread exits.
+// Users: slot 0 holds a matmul's rounded or quantized x (calling thread) or the f32 path's widened
+// weights (each worker); slot 1 the Q8_0 / Q4_0 transposed panels (each worker). No kernel calls
+// another while holding a slot that the callee takes.
 #pragma once
 
 #include <cstddef>
