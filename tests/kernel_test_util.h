@@ -49,14 +49,14 @@ inline void ExpectWithin(const std::vector<float>& got, const std::vector<float>
 
 // The activations MatMul at `isa` multiplies `w` weights by (x [m, k]): x itself, except at
 // Isa::kAvx512Bf16, which rounds them as llama.cpp does: to bf16 for bf16 weights, through Q8_0
-// (ref::Quantize then Dequantize, per row) for Q8_0 and Q4_0 weights.
+// (ref::Quantize then Dequantize, per row) for Q8_0, Q4_0 and Q6_K weights.
 inline std::vector<float> MatMulActivations(Isa isa, DType w, const std::vector<float>& x,
                                             int64_t m, int64_t k) {
   std::vector<float> r = x;
   if (isa != Isa::kAvx512Bf16) return r;
   if (w == DType::kBF16) {
     for (float& v : r) v = BF16ToF32(F32ToBF16(v));
-  } else if (w == DType::kQ8_0 || w == DType::kQ4_0) {
+  } else if (w == DType::kQ8_0 || w == DType::kQ4_0 || w == DType::kQ6_K) {
     std::vector<uint8_t> q(static_cast<size_t>(RowBytes(DType::kQ8_0, k)));
     for (int64_t i = 0; i < m; ++i) {
       ref::Quantize(x.data() + i * k, DType::kQ8_0, q.data(), k);

@@ -28,10 +28,11 @@ inline void AddEngineFlags(CLI::App* cmd, EngineConfig& c, std::string& policy,
   cmd->add_option(
       "--quantization,-q", c.quantization,
       "Quantize Linear weights at load: q8_0, q4_0 or q4_k (GGUF files keep their own types)");
-  cmd->add_option("--dtype", c.dtype,
-                  "What matmuls multiply the weights by: auto (activations rounded to bf16 for "
-                  "bf16 weights and to 8 bits for q8_0/q4_0, as llama.cpp; on CPUs with AVX-512 "
-                  "BF16 and VNNI) or float32 (exact f32 activations, slower)");
+  cmd->add_option(
+      "--dtype", c.dtype,
+      "What matmuls multiply the weights by: auto (activations rounded to bf16 for "
+      "bf16 weights and to 8 bits for q8_0/q4_0/q6_k, as llama.cpp; on CPUs with AVX-512 "
+      "BF16 and VNNI) or float32 (exact f32 activations, slower)");
   cmd->add_option("--scheduling-policy", policy,
                   "default, or legacy (whole prompts, no prefix caching)")
       ->check(CLI::IsMember({"default", "legacy"}));

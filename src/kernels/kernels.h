@@ -14,7 +14,8 @@ namespace loom::kernels {
 //  kF32: x as given (every product and sum in f32 or better): the reference semantics.
 //  kLikeWeights: x rounded toward the weights' precision where the CPU multiplies that faster, as
 //    llama.cpp does and as vLLM's bf16 compute does: to bf16 (nearest even) for bf16 weights,
-//    through Q8_0 (kernels::Quantize then Dequantize, per row) for Q8_0 and Q4_0 weights. Only
+//    through Q8_0 (kernels::Quantize then Dequantize, per row) for Q8_0, Q4_0 and Q6_K weights
+//    (llama.cpp rounds to Q8_K for Q6_K: the same 8 bits, one scale per 256, not 32). Only
 //    Isa::kAvx512Bf16 has such paths (vdpbf16ps, vpdpbusd); elsewhere this is kF32.
 enum class Activations { kF32, kLikeWeights };
 

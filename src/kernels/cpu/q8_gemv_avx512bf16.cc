@@ -1,5 +1,6 @@
-// MatMul of one x row (decode of one sequence) by Q4_0 weights, x rounded to Q8_0: the semantics
-// of q8_matmul_avx512bf16.cc, reading w row-major as stored.
+// MatMul of one x row (decode of one sequence) by Q4_0 or Q6_K weights, x rounded to Q8_0: the
+// semantics of q8_matmul_avx512bf16.cc, reading w row-major as stored. (Q6_K is the output matrix
+// of most llama.cpp quantizations; its f32 decoder took ~9% of a Q4_0 model's decode.)
 //
 // Two blocks (64 weights) of one weight row fill a vector: their 64 nibbles, expanded in
 // registers, against 64 x quants in one vpdpbusd, which starts from -8 * (the lane's 4 x quants)
@@ -86,6 +87,69 @@ struct Q4_0 {
     return _mm512_and_si512(_mm512_srlv_epi64(twice, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)),
                             _mm512_set1_epi8(0x0F));
   }
+  // A unit is a pair of blocks (64 weights): units per row, and its bytes from the row start.
+  static int64_t RowBytes(int64_t k) { return k / 32 * kBytes; }
+  static int64_t Units(int64_t k) { return (k / 32 + 1) / 2; }
+  static int64_t UnitBytes() { return 2 * kBytes; }
+  // acc + unit u of a row (`blocks` blocks at `row`) times x's pair u.
+  static __m512 Accumulate(__m512 acc, const uint8_t* row, int64_t u, int64_t blocks,
+                           const XPair* xp) {
+    // An odd last block pairs with itself; x's second half is 0 there.
+    const uint8_t* a = row + 2 * u * kBytes;
+    const uint8_t* b = row + (2 * u + 1 < blocks ? 2 * u + 1 : 2 * u) * kBytes;
+    const XPair& x = xp[u];
+    const __m512i isum = _mm512_dpbusd_epi32(x.corr, Quants(a, b), x.q);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(Scales(a, b), x.d), acc);
+  }
+};
+
+// Q6_K (ql[128], qh[64], int8 scales[16], f16 d per 256 weights; weight = d * scale[e / 16] *
+// (q - 32), q 6-bit): a unit is a super-block, four x pairs. Per half of 128 weights, the 64 ql
+// bytes' low nibbles hold weights 0-63 and their high nibbles 64-127; the 32 qh bytes give each
+// its top 2 bits (shifts 0, 2, 4, 6 for weights 0-31, 32-63, 64-95, 96-127). The unsigned quant
+// is q (offset 32). Lane l of vector v (weights 64 v .. 64 v + 63) holds weights 64 v + 4 l ..,
+// so its scale is scale[4 v + l / 4].
+struct Q6_K {
+  static constexpr int64_t kBytes = 210;
+  static constexpr int kOffset = 32;
+  static int64_t RowBytes(int64_t k) { return k / 256 * kBytes; }
+  static int64_t Units(int64_t k) { return k / 256; }
+  static int64_t UnitBytes() { return kBytes; }
+  static __m512 Accumulate(__m512 acc, const uint8_t* row, int64_t u, int64_t /*blocks*/,
+                           const XPair* xp) {
+    const uint8_t* p = row + u * kBytes;
+    const __m512 scales = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                                            reinterpret_cast<const __m128i*>(p + 192)))),
+                                        _mm512_set1_ps(_cvtsh_ss(LoadU16(p + 208))));
+    const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(0x03);
+    for (int half = 0; half < 2; ++half) {
+      const __m512i ql = _mm512_loadu_si512(p + 64 * half);
+      const __m512i qh = _mm512_broadcast_i64x4(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * half)));
+      // Top bits: the 2-bit field, masked after the 64-bit shift (bits from the next byte fall
+      // outside it), moved to bits 4-5.
+      const auto top = [&](__m512i shifts) {
+        return _mm512_slli_epi64(_mm512_and_si512(_mm512_srlv_epi64(qh, shifts), low2), 4);
+      };
+      const __m512i q[2] = {
+          _mm512_or_si512(_mm512_and_si512(ql, low4),
+                          top(_mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2))),
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                          top(_mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6))),
+      };
+      for (int h = 0; h < 2; ++h) {
+        const int v = 2 * half + h;
+        const XPair& x = xp[4 * u + v];
+        const __m512i isum = _mm512_dpbusd_epi32(x.corr, q[h], x.q);
+        const __m512i idx =
+            _mm512_add_epi32(_mm512_set1_epi32(4 * v),
+                             _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
+                              _mm512_mul_ps(_mm512_permutexvar_ps(idx, scales), x.d), acc);
+      }
+    }
+    return acc;
+  }
 };
 
 // y[j] = x · w row j (+ bias[j]) for j < NR; w rows ldw bytes apart.
@@ -94,18 +158,16 @@ void Tile(const XPair* xp, int64_t blocks, const uint8_t* w, int64_t ldw, const 
           float* y) {
   __m512 acc[NR];
   for (int j = 0; j < NR; ++j) acc[j] = _mm512_setzero_ps();
-  const int64_t pairs = (blocks + 1) / 2;
-  for (int64_t p = 0; p < pairs; ++p) {
-    const XPair& x = xp[p];
-    // An odd last block pairs with itself; x's second half is 0 there.
-    const int64_t bb = 2 * p + 1 < blocks ? 2 * p + 1 : 2 * p;
+  const int64_t units = Q::Units(blocks * 32);
+  for (int64_t u = 0; u < units; ++u) {
     for (int j = 0; j < NR; ++j) {
-      const uint8_t* a = w + j * ldw + 2 * p * Q::kBytes;
-      const uint8_t* b = w + j * ldw + bb * Q::kBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(a) + NR * ldw),
-                   _MM_HINT_T0);
-      const __m512i isum = _mm512_dpbusd_epi32(x.corr, Q::Quants(a, b), x.q);
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(Scales(a, b), x.d), acc[j]);
+      const uint8_t* row = w + j * ldw;
+      for (int64_t off = 0; off < Q::UnitBytes(); off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) +
+                                                   u * Q::UnitBytes() + off + NR * ldw),
+                     _MM_HINT_T0);
+      }
+      acc[j] = Q::Accumulate(acc[j], row, u, blocks, xp);
     }
   }
   for (int j = 0; j < NR; ++j) y[j] = _mm512_reduce_add_ps(acc[j]) + (bias ? bias[j] : 0.0f);
@@ -130,7 +192,7 @@ template <class Q>
 void GemvTyped(const float* x, const uint8_t* w, const float* bias, float* y, int64_t n,
                int64_t k) {
   const int64_t blocks = k / 32;
-  const int64_t ldw = blocks * Q::kBytes;
+  const int64_t ldw = Q::RowBytes(k);
   const XPair* xp = QuantizePairs(x, k, Q::kOffset);
   const int64_t tasks = (n + kNb - 1) / kNb;
 #pragma omp parallel for schedule(static) if (n * k >= kMinParallelMacs)
@@ -145,8 +207,11 @@ void GemvTyped(const float* x, const uint8_t* w, const float* bias, float* y, in
 
 }  // namespace
 
-void Q4Gemv(const float* x, const void* w, const float* bias, float* y, int64_t n, int64_t k) {
-  GemvTyped<Q4_0>(x, static_cast<const uint8_t*>(w), bias, y, n, k);
+void QuantGemv(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t n,
+               int64_t k) {
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+  if (w_dtype == DType::kQ6_K) return GemvTyped<Q6_K>(x, wb, bias, y, n, k);
+  GemvTyped<Q4_0>(x, wb, bias, y, n, k);
 }
 
 }  // namespace loom::kernels::avx512bf16

@@ -1,5 +1,7 @@
 // MatMul for Q8_0 and Q4_0 weights on x rounded to Q8_0 (llama.cpp's vec_dot_type for both):
-// integer dot products with AVX-512 VNNI, vpdpbusd, 64 multiply-adds an instruction.
+// integer dot products with AVX-512 VNNI, vpdpbusd, 64 multiply-adds an instruction. Q6_K weights
+// take the same rounding (llama.cpp rounds to Q8_K, per 256) with a row-major kernel for one x
+// row and the f32 decoder otherwise.
 //
 // Semantics: y = x' · w^T (+ bias), x' = x rounded through Q8_0 row by row (ref::Quantize then
 // Dequantize: blocks of 32, d = max|x| / 127 stored as f16, q = round(x / d)). Each block's
@@ -16,8 +18,8 @@
 //
 // Rows of x are processed in tiles of up to kMr. The first tile transposes each block straight
 // from w and stores it; the later tiles reload the transposed panel from L2. A single x row
-// (decode of one sequence) reads w row-major instead: Q4_0 with Q4Gemv (q8_gemv_avx512bf16.cc),
-// Q8_0 with avx512::MatMul's f32 decoder on the rounded x.
+// (decode of one sequence) reads w row-major instead: Q4_0 with QuantGemv
+// (q8_gemv_avx512bf16.cc), Q8_0 with avx512::MatMul's f32 decoder on the rounded x.
 // Threads split the panels statically, each streaming one contiguous part of w (as the other
 // matmuls: a dynamic hand-out measured slower).
 
@@ -90,11 +92,11 @@ struct XQ8 {
   int64_t k, blocks;
 };
 
-// x [k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
-const float* RoundRow(const float* x, int64_t k) {
-  float* xr = static_cast<float*>(ThreadScratch(0, static_cast<size_t>(k) * sizeof(float)));
+// x [m, k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
+const float* RoundRows(const float* x, int64_t m, int64_t k) {
+  float* xr = static_cast<float*>(ThreadScratch(0, static_cast<size_t>(m * k) * sizeof(float)));
   alignas(64) int8_t q[32];
-  for (int64_t i = 0; i < k; i += 32) {
+  for (int64_t i = 0; i < m * k; i += 32) {
     float d;
     int32_t sum;
     QuantizeBlock(x + i, q, &d, &sum);
@@ -313,19 +315,25 @@ void Q8MatMulTyped(const float* x, const uint8_t* w, const float* bias, float* y
 
 }  // namespace
 
-bool Q8MatMulHandles(DType w_dtype) { return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0; }
+bool Q8MatMulHandles(DType w_dtype) {
+  return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0 || w_dtype == DType::kQ6_K;
+}
 
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k) {
   // Decode of one sequence: for one x row, transposing each block costs more than it saves
   // (8192 x 8192, 2 threads: Q8_0 1.31 ms, Q4_0 0.98, against 1.11 for the f32 decoder on the
-  // rounded x and 0.68 for Q4Gemv); from two rows on the panels win (2048 x 8192, m = 2: Q8_0 0.34
-  // against 0.42 ms, Q4_0 0.26 against 0.36). Q8_0's f32 decoder already streams at the memory's
-  // rate.
-  if (m == 1) {
-    if (w_dtype == DType::kQ4_0) return Q4Gemv(x, w, bias, y, n, k);
-    return avx512::MatMul(RoundRow(x, k), w, w_dtype, bias, y, 1, n, k);
+  // rounded x and 0.68 for the row-major QuantGemv); from two rows on the panels win (2048 x
+  // 8192, m = 2: Q8_0 0.34 against 0.42 ms, Q4_0 0.26 against 0.36). Q8_0's f32 decoder already
+  // streams at the memory's rate.
+  // Q6_K (an output matrix: one row a sequence in decode, the last prompt rows in prefill) has
+  // the row-major kernel only; more rows take its f32 decoder on the rounded x.
+  if (w_dtype == DType::kQ8_0 && m == 1) {
+    return avx512::MatMul(RoundRows(x, 1, k), w, w_dtype, bias, y, 1, n, k);
   }
+  if (m == 1) return QuantGemv(x, w, w_dtype, bias, y, n, k);
+  if (w_dtype == DType::kQ6_K)
+    return avx512::MatMul(RoundRows(x, m, k), w, w_dtype, bias, y, m, n, k);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   if (w_dtype == DType::kQ8_0) return Q8MatMulTyped<Q8_0>(x, wb, bias, y, m, n, k);
   return Q8MatMulTyped<Q4_0>(x, wb, bias, y, m, n, k);
