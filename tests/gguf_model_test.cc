@@ -115,9 +115,8 @@ TEST_P(GgufModelTest, LogitsMatchLlamaCpp) {
     const std::vector<float> want = ReadNpyF32(GgufDir() / f64["npy"].get<std::string>(), &shape);
     // The reference multiplies f32 activations: --dtype float32 (the default rounds them to
     // 8 bits for Q8_0 / Q4_0 weights as llama.cpp does, which the check above covers).
-    Result<std::unique_ptr<Model>> f32_model = LoadModel(
-        GgufDir() / (m + ".gguf"),
-        LoadOptions{.quantization = std::nullopt, .activations = kernels::Activations::kF32});
+    Result<std::unique_ptr<Model>> f32_model =
+        LoadModel(GgufDir() / (m + ".gguf"), testing::kF32Activations);
     ASSERT_TRUE(f32_model.ok()) << f32_model.status().message();
     const std::vector<float> got = Logits(**f32_model, index["sequences"][s]);
     ASSERT_EQ(got.size(), want.size());

@@ -13,18 +13,11 @@
 // of kNb weight rows (128 KiB) stays in L2 while every 4-row x tile (in L1) runs over it in 4 x 4
 // register tiles; each chunk's dot products are added to y. With a single x tile (decode) each
 // register tile instead streams its rows whole, chunk after chunk, prefetching the same bytes of
-// the next tile's rows; the sums are the same, so a row's result does not depend on m. GCC 12
-// reports its own intrinsics' undefined pass-through operands as uninitialized (GCC PR 105593, as
-// in vec_avx512.h).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
+// the next tile's rows; the sums are the same, so a row's result does not depend on m.
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/intrinsics.h"
 #include "kernels/cpu/scratch.h"
 
 namespace loom::kernels::avx512bf16 {

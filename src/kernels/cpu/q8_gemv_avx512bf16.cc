@@ -15,12 +15,12 @@
 // Tiles of 4 weight rows, prefetching the same bytes of the next tile's rows (the hardware
 // prefetcher stops at each 4 KiB page). Threads split the rows statically: each streams one
 // contiguous half of w (handing out 64 KiB pieces dynamically decoded 25% fewer tokens/s).
-#include "kernels/cpu/q8_quantize_avx512bf16.h"
-// (first: it includes <immintrin.h> under GCC 12's warning workaround)
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/intrinsics.h"
+#include "kernels/cpu/q8_quantize_avx512bf16.h"
 #include "kernels/cpu/scratch.h"
 
 namespace loom::kernels::avx512bf16 {

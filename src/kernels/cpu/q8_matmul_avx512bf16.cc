@@ -22,18 +22,10 @@
 // (q8_gemv_avx512bf16.cc), Q8_0 with avx512::MatMul's f32 decoder on the rounded x.
 // Threads split the panels statically, each streaming one contiguous part of w (as the other
 // matmuls: a dynamic hand-out measured slower).
-
-// GCC 12 reports its own intrinsics' undefined pass-through operands as uninitialized (GCC PR
-// 105593, as in vec_avx512.h).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/intrinsics.h"
 #include "kernels/cpu/q8_quantize_avx512bf16.h"
 #include "kernels/cpu/scratch.h"
 

@@ -2,15 +2,9 @@
 // q8_gemv_avx512bf16.cc). Include only from translation units built with the avx512bf16 flags.
 #pragma once
 
-// GCC 12 reports its own intrinsics' undefined pass-through operands as uninitialized (GCC PR
-// 105593, as in vec_avx512.h).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
+
+#include "kernels/cpu/intrinsics.h"
 
 namespace loom::kernels::avx512bf16 {
 

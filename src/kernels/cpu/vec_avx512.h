@@ -3,15 +3,9 @@
 // Everything lives in namespace avx512, so no symbol is shared with the AVX2 build.
 #pragma once
 
-// GCC 12 reports its own AVX-512 intrinsics' deliberately undefined pass-through operands as
-// uninitialized (GCC PR 105593, fixed in 13). The pragmas cover only lines of this include.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
+
+#include "kernels/cpu/intrinsics.h"
 
 namespace loom::kernels::avx512 {
 
