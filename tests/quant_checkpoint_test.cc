@@ -56,7 +56,8 @@ TEST_P(QuantGoldenTest, RepackedWeightsAreExact) {
   EXPECT_EQ(c->quantization->method, golden["quant_method"].get<std::string>());
   Result<WeightStore> store = WeightStore::OpenDir(dir);
   ASSERT_TRUE(store.ok()) << store.status().message();
-  const WeightLoader loader(*store, {}, c->quantization);
+  // float32: the rows as repacked from the checkpoint, in no interleaved layout.
+  const WeightLoader loader(*store, testing::kF32Activations, c->quantization);
   int samples = 0;
   for (const auto& [module, dtype] : golden["weight_dtypes"].items()) {
     const auto [out, in] = ModuleShape(*c, module);

@@ -562,5 +562,52 @@ TEST(Avx512Bf16MatMul, RoundsActivationsExactlyAsQ8_0) {
   }
 }
 
+TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
+  // Q4_0 / Q8_0 interleaved 16 rows at a time (kernels/interleaved.h) against the reference on the
+  // row-major weights and the Q8_0-rounded x: every x tile height (1-8 rows, a 17-row tail), one
+  // to five 64-column units, several panels.
+  if (!IsaSupported(Isa::kAvx512Bf16)) GTEST_SKIP() << "CPU lacks avx512bf16";
+  struct Shape {
+    int64_t n, k;
+  };
+  uint32_t seed = 500;
+  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
+    const DType layout = t == DType::kQ4_0 ? DType::kQ4_0x16 : DType::kQ8_0x16;
+    for (const Shape s : {Shape{16, 64}, Shape{48, 128}, Shape{32, 320}}) {
+      const std::vector<uint8_t> w = RandomBlocks(t, s.n, s.k, seed++);
+      std::vector<uint8_t> packed(w.size());
+      RepackWeights(w.data(), t, layout, packed.data(), s.n, s.k);
+      std::vector<float> wf(static_cast<size_t>(s.n * s.k));
+      Dequantize(w.data(), t, wf.data(), s.n * s.k);
+      const std::vector<float> bias = RandomVector(s.n, -1, 1, seed++);
+      for (int64_t m : {1, 2, 3, 7, 8, 9, 17}) {
+        SCOPED_TRACE(std::string(DTypeName(layout)) + " m=" + std::to_string(m) +
+                     " n=" + std::to_string(s.n) + " k=" + std::to_string(s.k));
+        const float* b = m % 2 ? bias.data() : nullptr;
+        const std::vector<float> x = RandomVector(m * s.k, -1, 1, seed++);
+        const std::vector<float> xr = MatMulActivations(Isa::kAvx512Bf16, t, x, m, s.k);
+        std::vector<float> got(m * s.n, std::numeric_limits<float>::quiet_NaN()), want(m * s.n);
+        avx512bf16::MatMul(x.data(), packed.data(), layout, b, got.data(), m, s.n, s.k);
+        ref::MatMul(xr.data(), w.data(), t, b, want.data(), m, s.n, s.k);
+        ExpectWithin(got, want, DotTolerance(xr, wf, b, m, s.n, s.k), "MatMul");
+      }
+    }
+  }
+}
+
+TEST(QuantDispatch, PreferredWeightLayoutInterleavesOnlyWhereMatMulReadsIt) {
+  const bool vnni = ActiveIsa() == Isa::kAvx512Bf16;
+  const Activations like = Activations::kLikeWeights;
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 32, 128, like),
+            vnni ? DType::kQ4_0x16 : DType::kQ4_0);
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ8_0, 16, 64, like),
+            vnni ? DType::kQ8_0x16 : DType::kQ8_0);
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 32, 128, Activations::kF32), DType::kQ4_0);
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 24, 128, like), DType::kQ4_0);  // n % 16
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ8_0, 32, 96, like), DType::kQ8_0);   // k % 64
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ6_K, 32, 256, like), DType::kQ6_K);
+  EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 128, like), DType::kBF16);
+}
+
 }  // namespace
 }  // namespace loom::kernels

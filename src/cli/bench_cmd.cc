@@ -86,17 +86,24 @@ Status BenchMatmul(const MatmulOptions& o) {
   }
   const kernels::Activations act =
       o.f32_activations ? kernels::Activations::kF32 : kernels::Activations::kLikeWeights;
-  kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k,
+  // In the layout a model load would give these weights.
+  const DType layout = kernels::PreferredWeightLayout(dt, o.n, o.k, act);
+  if (layout != dt) {
+    Tensor packed = Tensor::Zeros(layout, {o.n, o.k});
+    kernels::RepackWeights(w.raw(), dt, layout, packed.raw(), o.n, o.k);
+    w = std::move(packed);
+  }
+  kernels::MatMul(x.data<float>(), w.raw(), layout, nullptr, y.data<float>(), o.m, o.n, o.k,
                   act);  // warm-up
   const auto t0 = Clock::now();
   for (int i = 0; i < o.iters; ++i) {
-    kernels::MatMul(x.data<float>(), w.raw(), dt, nullptr, y.data<float>(), o.m, o.n, o.k, act);
+    kernels::MatMul(x.data<float>(), w.raw(), layout, nullptr, y.data<float>(), o.m, o.n, o.k, act);
   }
   const double s = Seconds(t0, Clock::now()) / o.iters;
   fmt::print(
       "matmul m={} n={} k={} w={} x={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} "
       "GFLOP/s\n",
-      o.m, o.n, o.k, o.dtype, o.f32_activations ? "f32" : "like-weights",
+      o.m, o.n, o.k, DTypeName(layout), o.f32_activations ? "f32" : "like-weights",
       kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
       static_cast<double>(w.nbytes()) / s / 1e9, 2.0 * o.m * o.n * o.k / s / 1e9);
   return Status::Ok();

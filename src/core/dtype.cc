@@ -30,6 +30,10 @@ std::string_view DTypeName(DType t) {
       return "q5_k";
     case DType::kQ6_K:
       return "q6_k";
+    case DType::kQ4_0x16:
+      return "q4_0x16";
+    case DType::kQ8_0x16:
+      return "q8_0x16";
     case DType::kI32:
       return "i32";
   }

@@ -10,6 +10,9 @@ namespace loom {
 // Float types, then ggml's block-quantized weight types (GGUF files, online quantization). A
 // block-quantized row of n elements (n a multiple of DTypeBlockElems) is n / DTypeBlockElems
 // blocks laid out exactly as ggml's block_q4_0, block_q4_K, ... structs (little-endian).
+// kQ4_0x16 and kQ8_0x16 hold Q4_0 / Q8_0 weights rearranged at load, 16 rows interleaved, for
+// the VNNI matmul (kernels/interleaved.h); same bytes per row as the type they come from, but
+// only MatMul under Activations::kLikeWeights reads them.
 // kI32 is storage only: the packed int32 tensors of GPTQ / AWQ checkpoints (safetensors "I32"),
 // which are repacked at load (models/gptq_awq.h) and never reach a kernel.
 enum class DType : uint8_t {
@@ -26,13 +29,15 @@ enum class DType : uint8_t {
   kQ4_K,
   kQ5_K,
   kQ6_K,
+  kQ4_0x16,
+  kQ8_0x16,
   kI32,
 };
 
-constexpr bool IsQuantized(DType t) { return t >= DType::kQ4_0 && t <= DType::kQ6_K; }
-// Elements per block: 1 for float types, 32 for Q4_0..Q8_0, 256 for the K types.
+constexpr bool IsQuantized(DType t) { return t >= DType::kQ4_0 && t <= DType::kQ8_0x16; }
+// Elements per block: 1 for float types, 256 for the K types, 32 for the others.
 constexpr int64_t DTypeBlockElems(DType t) {
-  return !IsQuantized(t) ? 1 : t >= DType::kQ2_K ? 256 : 32;
+  return !IsQuantized(t) ? 1 : t >= DType::kQ2_K && t <= DType::kQ6_K ? 256 : 32;
 }
 // Bytes per block (ggml's sizeof(block_*)), or per element for float types.
 constexpr int64_t DTypeBlockBytes(DType t) {
@@ -43,6 +48,7 @@ constexpr int64_t DTypeBlockBytes(DType t) {
     case DType::kBF16:
       return 2;
     case DType::kQ4_0:
+    case DType::kQ4_0x16:
       return 18;  // f16 d, 16 B of nibbles
     case DType::kQ4_1:
       return 20;  // f16 d, f16 m, 16 B
@@ -51,6 +57,7 @@ constexpr int64_t DTypeBlockBytes(DType t) {
     case DType::kQ5_1:
       return 24;  // f16 d, f16 m, 4 B, 16 B
     case DType::kQ8_0:
+    case DType::kQ8_0x16:
       return 34;  // f16 d, 32 int8
     case DType::kQ2_K:
       return 84;  // 16 B scales, 64 B quants, f16 d, f16 dmin

@@ -2,8 +2,12 @@
 // from ActiveIsa() (one predictable indirect call per kernel invocation).
 #include "kernels/kernels.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/dispatch.h"
+#include "kernels/interleaved.h"
 #include "kernels/ref/quant.h"
 #include "kernels/ref/ref.h"
 
@@ -82,6 +86,24 @@ void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols) {
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim) {
   Table().rope_neox(x, cos, sin, n_tokens, n_heads, head_dim);
+}
+
+DType PreferredWeightLayout(DType w_dtype, int64_t n, int64_t k, Activations activations) {
+  const bool vnni = activations == Activations::kLikeWeights && ActiveIsa() == Isa::kAvx512Bf16;
+  return vnni && interleaved::Fits(w_dtype, n, k) ? interleaved::Of(w_dtype) : w_dtype;
+}
+
+void RepackWeights(const void* w, DType w_dtype, DType layout, void* dst, int64_t n, int64_t k) {
+  if (!interleaved::IsInterleaved(layout) || interleaved::Base(layout) != w_dtype ||
+      !interleaved::Fits(w_dtype, n, k)) {
+    // Callers take `layout` from PreferredWeightLayout: this is a programming error.
+    std::fprintf(stderr, "loom: RepackWeights: %.*s [%lld, %lld] into %.*s\n",
+                 static_cast<int>(DTypeName(w_dtype).size()), DTypeName(w_dtype).data(),
+                 static_cast<long long>(n), static_cast<long long>(k),
+                 static_cast<int>(DTypeName(layout).size()), DTypeName(layout).data());
+    std::abort();
+  }
+  interleaved::Interleave(w, layout, dst, n, k);
 }
 
 // Run at load time (whole tensors) or on single embedding rows: the scalar reference suffices.

@@ -25,6 +25,15 @@ enum class Activations { kF32, kLikeWeights };
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k, Activations activations = Activations::kF32);
 
+// The layout in which MatMul(..., activations) reads weights [n, k] of w_dtype fastest on this
+// CPU: DType::kQ4_0x16 / kQ8_0x16 (kernels/interleaved.h) for Q4_0 / Q8_0 weights under
+// Activations::kLikeWeights on Isa::kAvx512Bf16 when n is a multiple of 16 and k of 64;
+// otherwise w_dtype itself. Weights in an interleaved layout go only to MatMul with kLikeWeights.
+DType PreferredWeightLayout(DType w_dtype, int64_t n, int64_t k, Activations activations);
+// dst <- w [n, k] of w_dtype rearranged into `layout`, a PreferredWeightLayout other than w_dtype
+// (the same n * RowBytes(w_dtype, k) bytes).
+void RepackWeights(const void* w, DType w_dtype, DType layout, void* dst, int64_t n, int64_t k);
+
 // dst f32 [n] <- src: n elements in any dtype (n a multiple of DTypeBlockElems(t)). Bit-exact
 // with ggml's dequantize_row_* for the block-quantized types. For loading and embedding rows.
 void Dequantize(const void* src, DType t, float* dst, int64_t n);

@@ -5,13 +5,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 namespace loom {
+namespace {
+
+// The live mappings, so ReleaseFilePages can tell file pages (safe to drop: the file has them)
+// from anonymous memory (dropping would zero it).
+std::mutex mappings_mu;
+std::vector<const MappedFile*> mappings;
+
+}  // namespace
 
 MappedFile::~MappedFile() {
-  if (addr != nullptr) munmap(addr, size);
+  if (addr == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(mappings_mu);
+    std::erase(mappings, this);
+  }
+  munmap(addr, size);
+}
+
+bool ReleaseFilePages(const void* p, size_t n) {
+  const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  std::lock_guard<std::mutex> lock(mappings_mu);
+  const bool mapped = std::any_of(mappings.begin(), mappings.end(), [&](const MappedFile* m) {
+    const auto a = reinterpret_cast<uintptr_t>(m->addr);
+    return begin >= a && end <= a + m->size;
+  });
+  if (!mapped) return false;
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  return true;
 }
 
 Result<std::shared_ptr<MappedFile>> MapFile(const std::filesystem::path& path) {
@@ -31,6 +61,8 @@ Result<std::shared_ptr<MappedFile>> MapFile(const std::filesystem::path& path) {
       return Internal("{}: mmap failed: {}", path.string(), std::strerror(errno));
     }
     m->addr = p;
+    std::lock_guard<std::mutex> lock(mappings_mu);
+    mappings.push_back(m.get());
   }
   close(fd);
   return m;

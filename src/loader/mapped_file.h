@@ -22,4 +22,9 @@ struct MappedFile {
 // NotFound if the path cannot be opened or is not a regular file.
 Result<std::shared_ptr<MappedFile>> MapFile(const std::filesystem::path& path);
 
+// If [p, p + n) lies within a live MapFile mapping, drops the whole pages inside it from this
+// process's resident memory (they are read from the file again if touched) and returns true;
+// otherwise does nothing. For weights read once at load and then kept in another layout.
+bool ReleaseFilePages(const void* p, size_t n);
+
 }  // namespace loom

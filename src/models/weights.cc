@@ -2,6 +2,7 @@
 
 #include "core/logging.h"
 #include "kernels/kernels.h"
+#include "loader/mapped_file.h"
 #include "models/gptq_awq.h"
 
 namespace loom {
@@ -53,12 +54,28 @@ Result<LinearWeight> WeightLoader::GetLinearWeight(const std::string& prefix, in
           "quantization_config",
           store_.FileOf(prefix + ".qweight"), prefix);
     }
-    return LoadPackedLinear(store_, prefix, out, in, *quantization_);
+    LOOM_ASSIGN_OR_RETURN(LinearWeight lw,
+                          LoadPackedLinear(store_, prefix, out, in, *quantization_));
+    return Rearranged(std::move(lw));
   }
   // Modules a quantized checkpoint leaves in floats (modules_to_not_convert, lm_head) load as
   // usual.
   LinearWeight lw;
   LOOM_ASSIGN_OR_RETURN(lw.weight, GetLinear(prefix + ".weight", {out, in}));
+  return Rearranged(std::move(lw));
+}
+
+LinearWeight WeightLoader::Rearranged(LinearWeight lw) const {
+  const Tensor& w = lw.weight;
+  const int64_t out = w.dim(0), in = w.dim(1);
+  const DType layout = kernels::PreferredWeightLayout(w.dtype(), out, in, options_.activations);
+  if (layout == w.dtype()) return lw;
+  // A copy in the layout the matmul reads fastest; the checkpoint's pages, read once here, leave
+  // the resident set, so memory stays at one copy of the weights.
+  Tensor packed = Tensor::LazyZeros(layout, {out, in});
+  kernels::RepackWeights(w.raw(), w.dtype(), layout, packed.raw(), out, in);
+  ReleaseFilePages(w.raw(), w.nbytes());
+  lw.weight = std::move(packed);
   return lw;
 }
 

@@ -45,12 +45,16 @@ class WeightLoader {
   // `in` must be a multiple of the block).
   Result<Tensor> GetLinear(const std::string& name, const Shape& shape) const;
   // The weight of Linear module `prefix` [out, in]: `prefix`.weight as GetLinear, or in a GPTQ /
-  // AWQ checkpoint `prefix`.qweight (+ qzeros, scales, g_idx) repacked exactly (models/gptq_awq.h).
+  // AWQ checkpoint `prefix`.qweight (+ qzeros, scales, g_idx) repacked exactly (models/gptq_awq.h);
+  // then in the layout MatMul reads fastest (kernels::PreferredWeightLayout), a copy if that
+  // differs.
   Result<LinearWeight> GetLinearWeight(const std::string& prefix, int64_t out, int64_t in) const;
   bool Contains(const std::string& name) const { return store_.Contains(name); }
   const LoadOptions& options() const { return options_; }
 
  private:
+  LinearWeight Rearranged(LinearWeight lw) const;
+
   const WeightStore& store_;
   LoadOptions options_;
   std::optional<CheckpointQuantization> quantization_;

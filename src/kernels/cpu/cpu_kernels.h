@@ -26,12 +26,12 @@ namespace loom::kernels::avx512bf16 {
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k);
 
-// The Q8_0 / Q4_0 / Q6_K part (cpu/q8_matmul_avx512bf16.cc), and its one-row Q4_0 / Q6_K case
-// (cpu/q8_gemv_avx512bf16.cc).
+// The Q8_0 / Q4_0 / Q6_K part, interleaved layouts included (cpu/q8_matmul_avx512bf16.cc), and
+// its one-row Q6_K case (cpu/q8_gemv_avx512bf16.cc).
 bool Q8MatMulHandles(DType w_dtype);
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k);
-// x [1, k]: decode of one sequence; w_dtype Q4_0 or Q6_K.
+// x [1, k]: decode of one sequence; w_dtype Q6_K.
 void QuantGemv(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t n,
                int64_t k);
 

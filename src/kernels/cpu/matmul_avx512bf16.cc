@@ -1,6 +1,7 @@
 // MatMul for CPUs with AVX-512 BF16 and VNNI (Isa::kAvx512Bf16: Cooper Lake, Sapphire Rapids,
-// Zen 4 and later): bf16 weights with vdpbf16ps, Q8_0 / Q4_0 weights with vpdpbusd
-// (q8_matmul_avx512bf16.cc), every other dtype as avx512::MatMul.
+// Zen 4 and later): bf16 weights with vdpbf16ps; Q8_0 / Q4_0 / Q6_K weights on x rounded to Q8_0,
+// with vpdpbusd where they are interleaved (q8_matmul_avx512bf16.cc); every other dtype as
+// avx512::MatMul.
 //
 // bf16 semantics: y = x' · w^T (+ bias) with x' = x rounded to bf16 (nearest even), which is what
 // llama.cpp does for bf16 weights and what a bf16 PyTorch model computes in; each vdpbf16ps adds

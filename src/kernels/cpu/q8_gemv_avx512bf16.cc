@@ -1,16 +1,13 @@
-// MatMul of one x row (decode of one sequence) by Q4_0 or Q6_K weights, x rounded to Q8_0: the
-// semantics of q8_matmul_avx512bf16.cc, reading w row-major as stored. (Q6_K is the output matrix
-// of most llama.cpp quantizations; its f32 decoder took ~9% of a Q4_0 model's decode.)
+// MatMul of one x row (decode of one sequence) by Q6_K weights, x rounded to Q8_0: the semantics
+// of q8_matmul_avx512bf16.cc, reading w row-major as stored. Q6_K is the output matrix of most
+// llama.cpp quantizations (Q4_0, Q4_K_M files), one per token; its f32 decoder took ~9% of a
+// Q4_0 model's decode (32000 x 2048: 1.46 ms, this kernel 0.80).
 //
-// Two blocks (64 weights) of one weight row fill a vector: their 64 nibbles, expanded in
-// registers, against 64 x quants in one vpdpbusd, which starts from -8 * (the lane's 4 x quants)
-// so the nibbles' offset cancels exactly. Lanes 0-7 then hold block A's partial sums and 8-15
-// block B's; they are converted to f32 and multiplied by d_w d_x per half. About 14 instructions
-// per 64 weights where the f32 decoder (avx512 quant_matmul_impl.h) takes ~30 and is
-// compute-bound (8192 x 8192, 2 threads: 0.68-0.71 ms against 0.83-0.85). The same structure for
-// Q8_0 ran at 1.6 ms against 1.0-1.1 for its f32 decoder, which already streams at the memory's
-// rate, so Q8_0 decode stays there. x's per-pair data (quants, corrections, scales) is built once
-// per call and stays in L1.
+// A super-block's 6-bit quants are assembled in registers, 64 at a time, and multiplied against
+// 64 x quants by one vpdpbusd, which starts from -32 * (the lane's 4 x quants) so the quants'
+// offset cancels exactly; the int32 lanes are converted to f32 and multiplied by d * scale of
+// their 16 weights and by x's d. x's per-pair data (quants, corrections, scales) is built once per
+// call and stays in L1.
 //
 // Tiles of 4 weight rows, prefetching the same bytes of the next tile's rows (the hardware
 // prefetcher stops at each 4 KiB page). Threads split the rows statically: each streams one
@@ -30,7 +27,7 @@ constexpr int kNr = 4;       // weight rows per tile
 constexpr int64_t kNb = 16;  // weight rows per task
 constexpr int64_t kMinParallelMacs = int64_t{1} << 17;
 
-// Blocks 2p and 2p + 1 of an x row (the second is 0 past the row's last block).
+// Blocks 2p and 2p + 1 of an x row.
 struct XPair {
   __m512i q;     // the 64 quants
   __m512i corr;  // int32 lane l: -offset * (sum of the 4 quants lane l multiplies)
@@ -38,16 +35,14 @@ struct XPair {
 };
 
 XPair* QuantizePairs(const float* x, int64_t k, int offset) {
-  const int64_t blocks = k / 32, pairs = (blocks + 1) / 2;
+  const int64_t pairs = k / 64;
   XPair* xp = static_cast<XPair*>(ThreadScratch(0, static_cast<size_t>(pairs) * sizeof(XPair)));
   const __m512i off = _mm512_set1_epi8(static_cast<char>(offset));  // as unsigned bytes
   for (int64_t p = 0; p < pairs; ++p) {
-    alignas(64) int8_t q[64] = {};
-    float d[2] = {0.0f, 0.0f};
+    alignas(64) int8_t q[64];
+    float d[2];
     int32_t sum;
-    for (int h = 0; h < 2 && 2 * p + h < blocks; ++h) {
-      QuantizeBlock(x + 32 * (2 * p + h), q + 32 * h, &d[h], &sum);
-    }
+    for (int h = 0; h < 2; ++h) QuantizeBlock(x + 32 * (2 * p + h), q + 32 * h, &d[h], &sum);
     XPair& o = xp[p];
     o.q = _mm512_load_si512(q);
     o.corr = _mm512_sub_epi32(_mm512_setzero_si512(),
@@ -62,46 +57,6 @@ inline uint16_t LoadU16(const uint8_t* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
-
-// The f16 scales of blocks a and b (at byte 0 of each), widened: lanes 0-7 a's, 8-15 b's.
-// The two halves are joined in an integer register (scalar loads and ALU ops, idle in this loop),
-// so the vector side is one move, one convert of 2 halves and one permute.
-inline __m512 Scales(const uint8_t* a, const uint8_t* b) {
-  const uint32_t both = LoadU16(a) | static_cast<uint32_t>(LoadU16(b)) << 16;
-  const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
-  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-                               _mm512_castps128_ps512(two));
-}
-
-// Q4_0 (f16 d, qs[16]: quant j < 16 in the low nibble of qs[j], j + 16 in the high): the
-// nibbles (offset 8) in element order, [a low, a high, b low, b high].
-struct Q4_0 {
-  static constexpr int64_t kBytes = 18;
-  static constexpr int kOffset = 8;
-  static __m512i Quants(const uint8_t* a, const uint8_t* b) {
-    const __m256i ab = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 2))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2)), 1);
-    const __m512i twice = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
-                                                   _mm512_castsi256_si512(ab));
-    return _mm512_and_si512(_mm512_srlv_epi64(twice, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)),
-                            _mm512_set1_epi8(0x0F));
-  }
-  // A unit is a pair of blocks (64 weights): units per row, and its bytes from the row start.
-  static int64_t RowBytes(int64_t k) { return k / 32 * kBytes; }
-  static int64_t Units(int64_t k) { return (k / 32 + 1) / 2; }
-  static int64_t UnitBytes() { return 2 * kBytes; }
-  // acc + unit u of a row (`blocks` blocks at `row`) times x's pair u.
-  static __m512 Accumulate(__m512 acc, const uint8_t* row, int64_t u, int64_t blocks,
-                           const XPair* xp) {
-    // An odd last block pairs with itself; x's second half is 0 there.
-    const uint8_t* a = row + 2 * u * kBytes;
-    const uint8_t* b = row + (2 * u + 1 < blocks ? 2 * u + 1 : 2 * u) * kBytes;
-    const XPair& x = xp[u];
-    const __m512i isum = _mm512_dpbusd_epi32(x.corr, Quants(a, b), x.q);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(Scales(a, b), x.d), acc);
-  }
-};
 
 // Q6_K (ql[128], qh[64], int8 scales[16], f16 d per 256 weights; weight = d * scale[e / 16] *
 // (q - 32), q 6-bit): a unit is a super-block, four x pairs. Per half of 128 weights, the 64 ql
@@ -209,9 +164,7 @@ void GemvTyped(const float* x, const uint8_t* w, const float* bias, float* y, in
 
 void QuantGemv(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t n,
                int64_t k) {
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-  if (w_dtype == DType::kQ6_K) return GemvTyped<Q6_K>(x, wb, bias, y, n, k);
-  GemvTyped<Q4_0>(x, wb, bias, y, n, k);
+  GemvTyped<Q6_K>(x, static_cast<const uint8_t*>(w), bias, y, n, k);
 }
 
 }  // namespace loom::kernels::avx512bf16

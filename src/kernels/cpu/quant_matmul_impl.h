@@ -25,6 +25,7 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/interleaved.h"
 
 #ifndef LOOM_ISA
 #error "define LOOM_ISA and include kernels/cpu/vec_<isa>.h before quant_matmul_impl.h"
@@ -443,7 +444,8 @@ void QuantMatMulTyped(const float* x, const uint8_t* w, const float* bias, float
 
 void QuantMatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y,
                  int64_t m, int64_t n, int64_t k) {
-  if (!IsQuantized(w_dtype) || k % DTypeBlockElems(w_dtype) != 0) {
+  if (!IsQuantized(w_dtype) || interleaved::IsInterleaved(w_dtype) ||
+      k % DTypeBlockElems(w_dtype) != 0) {
     // Callers (models/layers) validate shapes; this is a programming error.
     std::fprintf(stderr, "loom: QuantMatMul: dtype %.*s with k = %lld\n",
                  static_cast<int>(DTypeName(w_dtype).size()), DTypeName(w_dtype).data(),
@@ -475,6 +477,8 @@ void QuantMatMul(const float* x, const void* w, DType w_dtype, const float* bias
     case DType::kF32:
     case DType::kF16:
     case DType::kBF16:
+    case DType::kQ4_0x16:  // interleaved: read only by the VNNI matmul
+    case DType::kQ8_0x16:
     case DType::kI32:
       break;
   }

@@ -232,6 +232,8 @@ DequantBlockFn DequantFor(DType t) {
     case DType::kF32:
     case DType::kF16:
     case DType::kBF16:
+    case DType::kQ4_0x16:  // interleaved: read only by the VNNI matmul
+    case DType::kQ8_0x16:
     case DType::kI32:
       break;
   }

@@ -1,0 +1,34 @@
+#include "kernels/interleaved.h"
+
+#include <cstring>
+
+namespace loom::kernels::interleaved {
+
+void Interleave(const void* w, DType t, void* dst, int64_t n, int64_t k) {
+  const DType base = Base(t);
+  const int64_t block_bytes = DTypeBlockBytes(base), row_bytes = RowBytes(base, k);
+  const int64_t units = k / kUnitK, quant_bytes = BlockQuantBytes(t);
+  const uint8_t flip = base == DType::kQ8_0 ? 0x80 : 0x00;  // Q8_0's int8 quant + 128
+  const auto* src = static_cast<const uint8_t*>(w);
+  auto* out = static_cast<uint8_t*>(dst);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < n / kRows; ++p) {
+    for (int64_t u = 0; u < units; ++u) {
+      uint8_t* unit = out + p * PanelBytes(t, k) + u * UnitBytes(t);
+      for (int h = 0; h < 2; ++h) {
+        uint8_t* quants = unit + 2 * kRows * 2 + h * quant_bytes;
+        for (int r = 0; r < kRows; ++r) {
+          const uint8_t* block = src + (p * kRows + r) * row_bytes + (2 * u + h) * block_bytes;
+          std::memcpy(unit + (h * kRows + r) * 2, block, 2);  // f16 d
+          for (int64_t g = 0; g < GroupsPerBlock(t); ++g) {
+            for (int b = 0; b < 4; ++b) {
+              quants[g * kGroupBytes + 4 * r + b] = block[2 + 4 * g + b] ^ flip;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace loom::kernels::interleaved
