@@ -8,7 +8,7 @@ void Interleave(const void* w, DType t, void* dst, int64_t n, int64_t k) {
   const DType base = Base(t);
   const int64_t block_bytes = DTypeBlockBytes(base), row_bytes = RowBytes(base, k);
   const int64_t units = k / kUnitK, quant_bytes = BlockQuantBytes(t);
-  const uint8_t flip = base == DType::kQ8_0 ? 0x80 : 0x00;  // Q8_0's int8 quant + 128
+  const uint32_t flip = base == DType::kQ8_0 ? 0x80808080u : 0u;  // Q8_0's int8 quants + 128
   const auto* src = static_cast<const uint8_t*>(w);
   auto* out = static_cast<uint8_t*>(dst);
 #pragma omp parallel for schedule(static)
@@ -21,9 +21,10 @@ void Interleave(const void* w, DType t, void* dst, int64_t n, int64_t k) {
           const uint8_t* block = src + (p * kRows + r) * row_bytes + (2 * u + h) * block_bytes;
           std::memcpy(unit + (h * kRows + r) * 2, block, 2);  // f16 d
           for (int64_t g = 0; g < GroupsPerBlock(t); ++g) {
-            for (int b = 0; b < 4; ++b) {
-              quants[g * kGroupBytes + 4 * r + b] = block[2 + 4 * g + b] ^ flip;
-            }
+            uint32_t word;
+            std::memcpy(&word, block + 2 + 4 * g, 4);
+            word ^= flip;
+            std::memcpy(quants + g * kGroupBytes + 4 * r, &word, 4);
           }
         }
       }

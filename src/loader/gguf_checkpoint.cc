@@ -3,6 +3,8 @@
 #include <cstring>
 #include <map>
 
+#include "loader/mapped_file.h"
+
 namespace loom {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -84,6 +86,7 @@ Tensor UnpermuteRows(const Tensor& t, int64_t n_heads) {
       }
     }
   }
+  ReleaseFilePages(t.raw(), t.nbytes());  // only the copy is read from now on
   return out;
 }
 
