@@ -563,18 +563,31 @@ TEST(Avx512Bf16MatMul, RoundsActivationsExactlyAsQ8_0) {
 }
 
 TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
-  // Q4_0 / Q8_0 interleaved 16 rows at a time (kernels/interleaved.h) against the reference on the
-  // row-major weights and the Q8_0-rounded x: every x tile height (1-8 rows, a 17-row tail), one
-  // to five 64-column units, several panels.
+  // Q4_0 / Q8_0 / bf16 interleaved 16 rows at a time (kernels/interleaved.h) against the
+  // reference on the row-major weights and the rounded x: every x tile height (1-8 rows, a 17-row
+  // tail), one to five 64-column units (bf16: also a k whose column pairs are not a multiple of
+  // the 4 chains of one x row), several panels.
   if (!IsaSupported(Isa::kAvx512Bf16)) GTEST_SKIP() << "CPU lacks avx512bf16";
   struct Shape {
     int64_t n, k;
   };
   uint32_t seed = 500;
-  for (DType t : {DType::kQ4_0, DType::kQ8_0}) {
-    const DType layout = t == DType::kQ4_0 ? DType::kQ4_0x16 : DType::kQ8_0x16;
-    for (const Shape s : {Shape{16, 64}, Shape{48, 128}, Shape{32, 320}}) {
-      const std::vector<uint8_t> w = RandomBlocks(t, s.n, s.k, seed++);
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kBF16}) {
+    std::vector<Shape> shapes = {{16, 64}, {48, 128}, {32, 320}};
+    if (t == DType::kBF16) shapes.push_back({16, 38});
+    for (const Shape s : shapes) {
+      std::vector<uint8_t> w;
+      if (t == DType::kBF16) {
+        for (float v : RandomVector(s.n * s.k, -1, 1, seed++)) {
+          const uint16_t h = F32ToBF16(v);
+          w.push_back(static_cast<uint8_t>(h & 0xFF));
+          w.push_back(static_cast<uint8_t>(h >> 8));
+        }
+      } else {
+        w = RandomBlocks(t, s.n, s.k, seed++);
+      }
+      const DType layout = PreferredWeightLayout(t, s.n, s.k, Activations::kLikeWeights);
+      ASSERT_NE(layout, t);
       std::vector<uint8_t> packed(w.size());
       RepackWeights(w.data(), t, layout, packed.data(), s.n, s.k);
       std::vector<float> wf(static_cast<size_t>(s.n * s.k));
@@ -590,6 +603,13 @@ TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
         avx512bf16::MatMul(x.data(), packed.data(), layout, b, got.data(), m, s.n, s.k);
         ref::MatMul(xr.data(), w.data(), t, b, want.data(), m, s.n, s.k);
         ExpectWithin(got, want, DotTolerance(xr, wf, b, m, s.n, s.k), "MatMul");
+        // Each row exactly as alone: a sequence's results do not depend on its batch.
+        std::vector<float> alone(s.n);
+        for (int64_t i = 0; i < m; ++i) {
+          avx512bf16::MatMul(x.data() + i * s.k, packed.data(), layout, b, alone.data(), 1, s.n,
+                             s.k);
+          for (int64_t j = 0; j < s.n; ++j) ASSERT_EQ(got[i * s.n + j], alone[j]) << i << "," << j;
+        }
       }
     }
   }
@@ -606,7 +626,10 @@ TEST(QuantDispatch, PreferredWeightLayoutInterleavesOnlyWhereMatMulReadsIt) {
   EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 24, 128, like), DType::kQ4_0);  // n % 16
   EXPECT_EQ(PreferredWeightLayout(DType::kQ8_0, 32, 96, like), DType::kQ8_0);   // k % 64
   EXPECT_EQ(PreferredWeightLayout(DType::kQ6_K, 32, 256, like), DType::kQ6_K);
-  EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 128, like), DType::kBF16);
+  EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 128, like),
+            vnni ? DType::kBF16x16 : DType::kBF16);
+  EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 127, like), DType::kBF16);  // k odd
+  EXPECT_EQ(PreferredWeightLayout(DType::kF16, 32, 128, like), DType::kF16);
 }
 
 }  // namespace

@@ -10,9 +10,9 @@ namespace loom {
 // Float types, then ggml's block-quantized weight types (GGUF files, online quantization). A
 // block-quantized row of n elements (n a multiple of DTypeBlockElems) is n / DTypeBlockElems
 // blocks laid out exactly as ggml's block_q4_0, block_q4_K, ... structs (little-endian).
-// kQ4_0x16 and kQ8_0x16 hold Q4_0 / Q8_0 weights rearranged at load, 16 rows interleaved, for
-// the VNNI matmul (kernels/interleaved.h); same bytes per row as the type they come from, but
-// only MatMul under Activations::kLikeWeights reads them.
+// kQ4_0x16, kQ8_0x16 and kBF16x16 hold Q4_0 / Q8_0 / bf16 weights rearranged at load, 16 rows
+// interleaved, for the VNNI and BF16 matmuls (kernels/interleaved.h); same bytes per row as the
+// type they come from, but only MatMul under Activations::kLikeWeights reads them.
 // kI32 is storage only: the packed int32 tensors of GPTQ / AWQ checkpoints (safetensors "I32"),
 // which are repacked at load (models/gptq_awq.h) and never reach a kernel.
 enum class DType : uint8_t {
@@ -31,6 +31,7 @@ enum class DType : uint8_t {
   kQ6_K,
   kQ4_0x16,
   kQ8_0x16,
+  kBF16x16,
   kI32,
 };
 
@@ -46,6 +47,7 @@ constexpr int64_t DTypeBlockBytes(DType t) {
       return 4;
     case DType::kF16:
     case DType::kBF16:
+    case DType::kBF16x16:
       return 2;
     case DType::kQ4_0:
     case DType::kQ4_0x16:

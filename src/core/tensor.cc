@@ -79,6 +79,31 @@ Tensor Tensor::LazyZeros(DType dtype, Shape shape) {
   return t;
 }
 
+Tensor Tensor::HugePageZeros(DType dtype, Shape shape) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.strides_ = RowMajorStrides(t.shape_);
+  // Whole 4 KiB pages (a tail short of 2 MiB stays in small pages: nothing is wasted).
+  const size_t bytes = (std::max<size_t>(t.nbytes(), 1) + 4095) / 4096 * 4096;
+  // Over-allocate by one huge page and trim, to start on a 2 MiB boundary.
+  void* raw = mmap(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
+  if (aligned > start) munmap(raw, aligned - start);
+  if (aligned + bytes < start + bytes + kHuge) {
+    munmap(reinterpret_cast<void*>(aligned + bytes), start + kHuge - aligned);
+  }
+  void* p = reinterpret_cast<void*>(aligned);
+  madvise(p, bytes, MADV_HUGEPAGE);  // advice only: without huge pages this is LazyZeros
+  t.data_ = p;
+  t.owner_ = std::shared_ptr<void>(p, [bytes](void* q) { munmap(q, bytes); });
+  return t;
+}
+
 Tensor Tensor::View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
   Tensor t;
   t.dtype_ = dtype;

@@ -26,6 +26,10 @@ class Tensor {
   // Zero-filled storage whose pages the OS supplies on first touch (anonymous mmap): a large
   // KV pool costs nothing until used.
   static Tensor LazyZeros(DType dtype, Shape shape);
+  // Zero-filled storage for a large tensor that is written in full at once (weights rearranged at
+  // load): anonymous memory aligned to 2 MiB and advised for transparent huge pages, so the kernel
+  // maps and zeroes it 2 MiB at a time rather than in 4 KiB page faults.
+  static Tensor HugePageZeros(DType dtype, Shape shape);
   // A contiguous view over `data`; `owner` keeps the bytes alive (may be null for borrowed data).
   static Tensor View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 

@@ -4,7 +4,26 @@
 
 namespace loom::kernels::interleaved {
 
+namespace {
+
+void InterleaveBf16(const uint16_t* w, uint16_t* dst, int64_t n, int64_t k) {
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < n / kRows; ++p) {
+    uint16_t* panel = dst + p * kRows * k;
+    for (int64_t g = 0; g < k / 2; ++g) {
+      for (int r = 0; r < kRows; ++r) {
+        std::memcpy(panel + 32 * g + 2 * r, w + (p * kRows + r) * k + 2 * g, 4);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void Interleave(const void* w, DType t, void* dst, int64_t n, int64_t k) {
+  if (t == DType::kBF16x16) {
+    return InterleaveBf16(static_cast<const uint16_t*>(w), static_cast<uint16_t*>(dst), n, k);
+  }
   const DType base = Base(t);
   const int64_t block_bytes = DTypeBlockBytes(base), row_bytes = RowBytes(base, k);
   const int64_t units = k / kUnitK, quant_bytes = BlockQuantBytes(t);

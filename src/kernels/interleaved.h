@@ -16,6 +16,11 @@
 //                    and high nibbles 16 + 4g .. 16 + 4g + 3 (unsigned, offset 8)
 //   Q8_0 (8 groups): qs bytes 4g .. 4g + 3 plus 128 (unsigned, offset 128)
 // Sizes match the base type exactly (Q4_0 unit: 64 + 2 * 256 = 2 * 16 * 18 bytes).
+//
+// DType::kBF16x16: bf16 weights [n, k] (n a multiple of 16, k even) for the BF16 matmul
+// (cpu/bf16_matmul_avx512bf16.cc), same idea for vdpbf16ps, which multiplies 2 bf16 pairs per
+// f32 lane: panel p starts at element 16 p k, and its group g (columns 2g, 2g + 1) is 64 bytes at
+// element 32 g, row r's pair at 2r.
 #pragma once
 
 #include <cstdint>
@@ -28,14 +33,25 @@ constexpr int kRows = 16;       // rows per panel: one per int32 lane
 constexpr int64_t kUnitK = 64;  // columns per unit: 2 blocks
 constexpr int64_t kGroupBytes = 64;
 
-constexpr bool IsInterleaved(DType t) { return t == DType::kQ4_0x16 || t == DType::kQ8_0x16; }
+constexpr bool IsInterleaved(DType t) {
+  return t == DType::kQ4_0x16 || t == DType::kQ8_0x16 || t == DType::kBF16x16;
+}
 // The row-major type an interleaved type rearranges, and back.
-constexpr DType Base(DType t) { return t == DType::kQ4_0x16 ? DType::kQ4_0 : DType::kQ8_0; }
-constexpr DType Of(DType base) { return base == DType::kQ4_0 ? DType::kQ4_0x16 : DType::kQ8_0x16; }
+constexpr DType Base(DType t) {
+  return t == DType::kQ4_0x16 ? DType::kQ4_0 : t == DType::kQ8_0x16 ? DType::kQ8_0 : DType::kBF16;
+}
+constexpr DType Of(DType base) {
+  return base == DType::kQ4_0   ? DType::kQ4_0x16
+         : base == DType::kQ8_0 ? DType::kQ8_0x16
+                                : DType::kBF16x16;
+}
 // True if weights [n, k] of `base` can be interleaved.
 constexpr bool Fits(DType base, int64_t n, int64_t k) {
-  return (base == DType::kQ4_0 || base == DType::kQ8_0) && n % kRows == 0 && k % kUnitK == 0;
+  if (n % kRows != 0) return false;
+  if (base == DType::kBF16) return k % 2 == 0;
+  return (base == DType::kQ4_0 || base == DType::kQ8_0) && k % kUnitK == 0;
 }
+// Q4_0x16 / Q8_0x16 only:
 constexpr int64_t GroupsPerBlock(DType t) { return Base(t) == DType::kQ4_0 ? 4 : 8; }
 constexpr int64_t BlockQuantBytes(DType t) { return GroupsPerBlock(t) * kGroupBytes; }
 constexpr int64_t UnitBytes(DType t) { return 2 * kRows * 2 + 2 * BlockQuantBytes(t); }

@@ -72,7 +72,7 @@ LinearWeight WeightLoader::Rearranged(LinearWeight lw) const {
   if (layout == w.dtype()) return lw;
   // A copy in the layout the matmul reads fastest; the checkpoint's pages, read once here, leave
   // the resident set, so memory stays at one copy of the weights.
-  Tensor packed = Tensor::LazyZeros(layout, {out, in});
+  Tensor packed = Tensor::HugePageZeros(layout, {out, in});
   kernels::RepackWeights(w.raw(), w.dtype(), layout, packed.raw(), out, in);
   ReleaseFilePages(w.raw(), w.nbytes());
   lw.weight = std::move(packed);

@@ -31,6 +31,9 @@ void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, flo
 bool Q8MatMulHandles(DType w_dtype);
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k);
+// w_dtype kBF16x16 (cpu/bf16x16_matmul_avx512bf16.cc).
+void Bf16x16MatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
+                   int64_t k);
 // x [1, k]: decode of one sequence; w_dtype Q6_K.
 void QuantGemv(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t n,
                int64_t k);

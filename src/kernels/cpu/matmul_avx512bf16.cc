@@ -183,6 +183,7 @@ void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, flo
   if (w_dtype == DType::kBF16) {
     return Bf16MatMul(x, static_cast<const uint16_t*>(w), bias, y, m, n, k);
   }
+  if (w_dtype == DType::kBF16x16) return Bf16x16MatMul(x, w, bias, y, m, n, k);
   if (Q8MatMulHandles(w_dtype)) return Q8MatMul(x, w, w_dtype, bias, y, m, n, k);
   return avx512::MatMul(x, w, w_dtype, bias, y, m, n, k);
 }
