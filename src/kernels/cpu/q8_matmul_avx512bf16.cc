@@ -202,7 +202,7 @@ void InterleavedMatMul(const float* x, const uint8_t* w, const float* bias, floa
 
 bool Q8MatMulHandles(DType w_dtype) {
   return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0 || w_dtype == DType::kQ6_K ||
-         interleaved::IsInterleaved(w_dtype);
+         w_dtype == DType::kQ8_0x16 || w_dtype == DType::kQ4_0x16;
 }
 
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
