@@ -563,7 +563,7 @@ TEST(Avx512Bf16MatMul, RoundsActivationsExactlyAsQ8_0) {
 }
 
 TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
-  // Q4_0 / Q8_0 / bf16 interleaved 16 rows at a time (kernels/interleaved.h) against the
+  // Q4_0 / Q8_0 / Q6_K / bf16 interleaved 16 rows at a time (kernels/interleaved.h) against the
   // reference on the row-major weights and the rounded x: every x tile height (1-8 rows, a 17-row
   // tail), one to five 64-column units (bf16: also a k whose column pairs are not a multiple of
   // the 4 chains of one x row), several panels.
@@ -572,8 +572,9 @@ TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
     int64_t n, k;
   };
   uint32_t seed = 500;
-  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kBF16}) {
+  for (DType t : {DType::kQ4_0, DType::kQ8_0, DType::kQ6_K, DType::kBF16}) {
     std::vector<Shape> shapes = {{16, 64}, {48, 128}, {32, 320}};
+    if (t == DType::kQ6_K) shapes = {{16, 256}, {48, 512}};
     if (t == DType::kBF16) shapes.push_back({16, 38});
     for (const Shape s : shapes) {
       std::vector<uint8_t> w;
@@ -625,7 +626,9 @@ TEST(QuantDispatch, PreferredWeightLayoutInterleavesOnlyWhereMatMulReadsIt) {
   EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 32, 128, Activations::kF32), DType::kQ4_0);
   EXPECT_EQ(PreferredWeightLayout(DType::kQ4_0, 24, 128, like), DType::kQ4_0);  // n % 16
   EXPECT_EQ(PreferredWeightLayout(DType::kQ8_0, 32, 96, like), DType::kQ8_0);   // k % 64
-  EXPECT_EQ(PreferredWeightLayout(DType::kQ6_K, 32, 256, like), DType::kQ6_K);
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ6_K, 32, 256, like),
+            vnni ? DType::kQ6_Kx16 : DType::kQ6_K);
+  EXPECT_EQ(PreferredWeightLayout(DType::kQ4_K, 32, 256, like), DType::kQ4_K);
   EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 128, like),
             vnni ? DType::kBF16x16 : DType::kBF16);
   EXPECT_EQ(PreferredWeightLayout(DType::kBF16, 32, 127, like), DType::kBF16);  // k odd

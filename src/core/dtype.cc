@@ -34,6 +34,8 @@ std::string_view DTypeName(DType t) {
       return "q4_0x16";
     case DType::kQ8_0x16:
       return "q8_0x16";
+    case DType::kQ6_Kx16:
+      return "q6_kx16";
     case DType::kBF16x16:
       return "bf16x16";
     case DType::kI32:

@@ -10,11 +10,11 @@ namespace loom {
 // Float types, then ggml's block-quantized weight types (GGUF files, online quantization). A
 // block-quantized row of n elements (n a multiple of DTypeBlockElems) is n / DTypeBlockElems
 // blocks laid out exactly as ggml's block_q4_0, block_q4_K, ... structs (little-endian).
-// kQ4_0x16, kQ8_0x16 and kBF16x16 hold Q4_0 / Q8_0 / bf16 weights rearranged at load, 16 rows
-// interleaved, for the VNNI and BF16 matmuls (kernels/interleaved.h); same bytes per row as the
-// type they come from, but only MatMul under Activations::kLikeWeights reads them.
-// kI32 is storage only: the packed int32 tensors of GPTQ / AWQ checkpoints (safetensors "I32"),
-// which are repacked at load (models/gptq_awq.h) and never reach a kernel.
+// kQ4_0x16, kQ8_0x16, kQ6_Kx16 and kBF16x16 hold Q4_0 / Q8_0 / Q6_K / bf16 weights rearranged at
+// load, 16 rows interleaved, for the VNNI and BF16 matmuls (kernels/interleaved.h); same bytes per
+// row as the type they come from, but only MatMul under Activations::kLikeWeights reads them. kI32
+// is storage only: the packed int32 tensors of GPTQ / AWQ checkpoints (safetensors "I32"), which
+// are repacked at load (models/gptq_awq.h) and never reach a kernel.
 enum class DType : uint8_t {
   kF32,
   kF16,
@@ -31,14 +31,17 @@ enum class DType : uint8_t {
   kQ6_K,
   kQ4_0x16,
   kQ8_0x16,
+  kQ6_Kx16,
   kBF16x16,
   kI32,
 };
 
-constexpr bool IsQuantized(DType t) { return t >= DType::kQ4_0 && t <= DType::kQ8_0x16; }
+constexpr bool IsQuantized(DType t) { return t >= DType::kQ4_0 && t <= DType::kQ6_Kx16; }
 // Elements per block: 1 for float types, 256 for the K types, 32 for the others.
 constexpr int64_t DTypeBlockElems(DType t) {
-  return !IsQuantized(t) ? 1 : t >= DType::kQ2_K && t <= DType::kQ6_K ? 256 : 32;
+  return !IsQuantized(t)                                                    ? 1
+         : (t >= DType::kQ2_K && t <= DType::kQ6_K) || t == DType::kQ6_Kx16 ? 256
+                                                                            : 32;
 }
 // Bytes per block (ggml's sizeof(block_*)), or per element for float types.
 constexpr int64_t DTypeBlockBytes(DType t) {
@@ -70,6 +73,7 @@ constexpr int64_t DTypeBlockBytes(DType t) {
     case DType::kQ5_K:
       return 176;  // f16 d, f16 dmin, 12 B scales, 32 B qh, 128 B quants
     case DType::kQ6_K:
+    case DType::kQ6_Kx16:
       return 210;  // 128 B ql, 64 B qh, 16 int8 scales, f16 d
     case DType::kI32:
       return 4;

@@ -26,17 +26,16 @@ namespace loom::kernels::avx512bf16 {
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k);
 
-// The Q8_0 / Q4_0 / Q6_K part, interleaved layouts included (cpu/q8_matmul_avx512bf16.cc), and
-// its one-row Q6_K case (cpu/q8_gemv_avx512bf16.cc).
+// The Q8_0 / Q4_0 / Q6_K part, interleaved layouts included (cpu/q8_matmul_avx512bf16.cc).
 bool Q8MatMulHandles(DType w_dtype);
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k);
+// w_dtype kQ6_Kx16 (cpu/q6k_matmul_avx512bf16.cc).
+void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
+               int64_t k);
 // w_dtype kBF16x16 (cpu/bf16x16_matmul_avx512bf16.cc).
 void Bf16x16MatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
                    int64_t k);
-// x [1, k]: decode of one sequence; w_dtype Q6_K.
-void QuantGemv(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t n,
-               int64_t k);
 
 }  // namespace loom::kernels::avx512bf16
 

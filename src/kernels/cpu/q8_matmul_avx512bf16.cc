@@ -18,9 +18,8 @@
 // Threads split the panels statically, each streaming one contiguous part of w (dynamic hand-outs
 // measured slower for every matmul here).
 //
-// Row-major Q8_0 / Q4_0 (shapes interleaved.h does not fit) and Q6_K with more than one x row take
-// avx512::MatMul's f32 decoder on the rounded x; one x row of Q6_K (llama.cpp's usual output
-// matrix) takes the row-major vpdpbusd kernel QuantGemv (q8_gemv_avx512bf16.cc).
+// Interleaved Q6_K takes q6k_matmul_avx512bf16.cc. Row-major Q8_0 / Q4_0 / Q6_K (shapes that
+// interleaved.h does not fit) take avx512::MatMul's f32 decoder on the rounded x.
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -47,8 +46,8 @@ const float* RoundRows(const float* x, int64_t m, int64_t k) {
   alignas(64) int8_t q[32];
   for (int64_t i = 0; i < m * k; i += 32) {
     float d;
-    int32_t sum;
-    QuantizeBlock(x + i, q, &d, &sum);
+    int32_t sums[2];
+    QuantizeBlock(x + i, q, &d, sums);
     for (int v = 0; v < 2; ++v) {
       const __m512i qi =
           _mm512_cvtepi8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(q + 16 * v)));
@@ -56,40 +55,6 @@ const float* RoundRows(const float* x, int64_t m, int64_t k) {
     }
   }
   return xr;
-}
-
-// x rows rounded to Q8_0, laid out for the tiles: rows in tiles of kMr (the last may have fewer,
-// mr), and per tile and block of 32 columns one record of mr * kXBlockBytes bytes:
-//   int8 q[mr][32] | int32 corr[mr] = -offset * sum(q) | f32 d[mr] (the f16 scale widened)
-// so a tile finds everything of block b at one pointer plus constants (with per-row arrays, the
-// address arithmetic of 8 rows had cost more instructions than the vpdpbusd).
-constexpr int64_t kXBlockBytes = 32 + 4 + 4;
-
-// Tile t (rows kMr t ..) starts at t * kMr * blocks * kXBlockBytes.
-const uint8_t* QuantizeRows(const float* x, int64_t m, int64_t k, int32_t offset) {
-  const int64_t blocks = k / 32;
-  uint8_t* xt =
-      static_cast<uint8_t*>(ThreadScratch(0, static_cast<size_t>(m * blocks * kXBlockBytes)));
-#pragma omp parallel for schedule(static) if (m * k >= (int64_t{1} << 16))
-  for (int64_t i = 0; i < m; ++i) {
-    const int64_t t = i / kMr, r = i % kMr, mr = m - kMr * t < kMr ? m - kMr * t : kMr;
-    uint8_t* tile = xt + t * kMr * blocks * kXBlockBytes;
-    for (int64_t b = 0; b < blocks; ++b) {
-      uint8_t* rec = tile + b * mr * kXBlockBytes;
-      int32_t sum;
-      QuantizeBlock(x + i * k + 32 * b, reinterpret_cast<int8_t*>(rec + 32 * r),
-                    reinterpret_cast<float*>(rec + 36 * mr) + r, &sum);
-      reinterpret_cast<int32_t*>(rec + 32 * mr)[r] = -offset * sum;
-    }
-  }
-  return xt;
-}
-
-// acc + a · (4 bytes at x, broadcast): vpdpbusd with its {1to16} memory form, one instruction
-// where GCC 12 emits a separate vpbroadcastd for _mm512_set1_epi32.
-inline __m512i DpbusdBroadcast(__m512i acc, __m512i a, const int32_t* x) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(a), "m"(*x));
-  return acc;
 }
 
 // Group g of a block's unsigned quants: lane r = row r's quants 4g .. 4g + 3.
@@ -161,7 +126,7 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, con
       }
     }
     for (int h = 0; h < 2; ++h) {
-      const uint8_t* rec = xt + (2 * u + h) * MR * kXBlockBytes;
+      const uint8_t* rec = xt + (2 * u + h) * MR * XRecordBytes(1);
       const uint8_t* q = unit + 2 * kRows * 2 + h * kQuantBytes;
       const __m512 scale =
           _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32 * h)));
@@ -185,9 +150,9 @@ void AnyTile(int mr, const uint8_t* panel, const uint8_t* xt, int64_t k, bool pr
 template <class Q>
 void InterleavedMatMul(const float* x, const uint8_t* w, const float* bias, float* y, int64_t m,
                        int64_t n, int64_t k) {
-  const uint8_t* xt = QuantizeRows(x, m, k, Q::kOffset);
+  const uint8_t* xt = QuantizeRows(x, m, k, kMr, Q::kOffset, 1);
   const int64_t panel_bytes = interleaved::PanelBytes(Q::kType, k);
-  const int64_t tile_bytes = kMr * k / 32 * kXBlockBytes;
+  const int64_t tile_bytes = kMr * k / 32 * XRecordBytes(1);
 #pragma omp parallel for schedule(static) if (m * n * k >= kMinParallelMacs)
   for (int64_t p = 0; p < n / kRows; ++p) {
     for (int64_t i0 = 0; i0 < m; i0 += kMr) {
@@ -202,7 +167,7 @@ void InterleavedMatMul(const float* x, const uint8_t* w, const float* bias, floa
 
 bool Q8MatMulHandles(DType w_dtype) {
   return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0 || w_dtype == DType::kQ6_K ||
-         w_dtype == DType::kQ8_0x16 || w_dtype == DType::kQ4_0x16;
+         w_dtype == DType::kQ8_0x16 || w_dtype == DType::kQ4_0x16 || w_dtype == DType::kQ6_Kx16;
 }
 
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
@@ -210,7 +175,7 @@ void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, f
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   if (w_dtype == DType::kQ4_0x16) return InterleavedMatMul<Q4_0>(x, wb, bias, y, m, n, k);
   if (w_dtype == DType::kQ8_0x16) return InterleavedMatMul<Q8_0>(x, wb, bias, y, m, n, k);
-  if (w_dtype == DType::kQ6_K && m == 1) return QuantGemv(x, w, w_dtype, bias, y, n, k);
+  if (w_dtype == DType::kQ6_Kx16) return Q6KMatMul(x, w, bias, y, m, n, k);
   avx512::MatMul(RoundRows(x, m, k), w, w_dtype, bias, y, m, n, k);
 }
 

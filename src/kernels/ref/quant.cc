@@ -234,6 +234,7 @@ DequantBlockFn DequantFor(DType t) {
     case DType::kBF16:
     case DType::kQ4_0x16:  // interleaved: read only by the VNNI matmul
     case DType::kQ8_0x16:
+    case DType::kQ6_Kx16:
     case DType::kBF16x16:
     case DType::kI32:
       break;
