@@ -30,7 +30,7 @@
 // so group g's unsigned 6-bit quants (offset 32) are a nibble and a 2-bit field away.
 //
 // DType::kBF16x16: bf16 weights [n, k] (n a multiple of 16, k even) for the BF16 matmul
-// (cpu/bf16_matmul_avx512bf16.cc), same idea for vdpbf16ps, which multiplies 2 bf16 pairs per
+// (cpu/bf16x16_matmul_avx512bf16.cc), same idea for vdpbf16ps, which multiplies 2 bf16 pairs per
 // f32 lane: panel p starts at element 16 p k, and its group g (columns 2g, 2g + 1) is 64 bytes at
 // element 32 g, row r's pair at 2r.
 #pragma once
