@@ -10,12 +10,13 @@
 //
 // Rows of x go in tiles of up to kMr, x stored per tile and column pair (the tile's kMr pairs
 // together: one pointer per tile, as q8_matmul_avx512bf16.cc); a panel (16 rows x k, 64 KiB at
-// k = 2048) stays in L2 while the tiles run over it. Threads split the panels statically.
+// k = 2048) stays in L2 while the tiles run over it (the loop: panel_tiles.h).
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
+#include "kernels/cpu/panel_tiles.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/interleaved.h"
 
@@ -24,7 +25,6 @@ namespace {
 
 using interleaved::kRows;
 constexpr int kMr = 8;  // x rows per tile
-constexpr int64_t kMinParallelMacs = int64_t{1} << 17;
 // Bytes ahead to prefetch when a tile of several x rows streams a panel from memory; one x row
 // streams on the hardware prefetcher alone (as in q8_matmul_avx512bf16.cc).
 constexpr int64_t kPrefetchBytes = 2048;
@@ -98,29 +98,16 @@ void Tile(const uint16_t* panel, const uint32_t* xt, int64_t k, bool prefetch, c
   }
 }
 
-template <int MR = kMr>
-void AnyTile(int mr, const uint16_t* panel, const uint32_t* xt, int64_t k, bool prefetch,
-             const float* bias, float* y, int64_t ldy) {
-  if constexpr (MR > 1) {
-    if (mr < MR) return AnyTile<MR - 1>(mr, panel, xt, k, prefetch, bias, y, ldy);
-  }
-  Tile<MR>(panel, xt, k, prefetch, bias, y, ldy);
-}
-
 }  // namespace
 
 void Bf16x16MatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
                    int64_t k) {
   const uint32_t* xt = RoundRowsToTiles(x, m, k);
   const uint16_t* wb = static_cast<const uint16_t*>(w);
-#pragma omp parallel for schedule(static) if (m * n * k >= kMinParallelMacs)
-  for (int64_t p = 0; p < n / kRows; ++p) {
-    for (int64_t i0 = 0; i0 < m; i0 += kMr) {
-      const int mr = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-      AnyTile(mr, wb + p * kRows * k, xt + i0 * k / 2, k, i0 == 0,
-              bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
-    }
-  }
+  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
+    Tile<rows.value>(wb + p * kRows * k, xt + i0 * k / 2, k, i0 == 0,
+                     bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  });
 }
 
 }  // namespace loom::kernels::avx512bf16

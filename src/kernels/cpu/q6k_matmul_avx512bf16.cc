@@ -10,12 +10,13 @@
 // not depend on the batch. Without the layout, one x row took a row-major kernel and several the
 // f32 decoder (22% of a batch-16 step of a Q4_0 model).
 //
-// Tiles of up to kMr x rows (8 f32 + 8 int32 + 8 int32 registers); threads split the panels
-// statically. One x row streams the panel on the hardware prefetcher alone.
+// Tiles of up to kMr x rows (8 f32 + 8 int32 + 8 int32 registers), driven by panel_tiles.h. One
+// x row streams the panel on the hardware prefetcher alone.
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
+#include "kernels/cpu/panel_tiles.h"
 #include "kernels/cpu/q8_quantize_avx512bf16.h"
 #include "kernels/interleaved.h"
 
@@ -28,7 +29,6 @@ constexpr int kCpb = 2;  // x corrections per block: one per sub-block of 16
 constexpr int64_t kRecBytes = XRecordBytes(kCpb);
 constexpr int64_t kSuperBytes = kRows * 210;  // 16 rows of a 256-column super-block
 constexpr int32_t kOffset = 32;
-constexpr int64_t kMinParallelMacs = int64_t{1} << 17;
 
 // Group g (columns 4g .. 4g + 3) of super-block `sb`: lane r = row r's unsigned 6-bit quants.
 // Group g (columns 4g .. 4g + 3) of super-block `sb`, g in quarter Q (16 Q .. 16 Q + 15): lane r =
@@ -103,15 +103,6 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, const float* bias,
   for (int i = 0; i < MR; ++i) _mm512_storeu_ps(y + i * ldy, _mm512_add_ps(acc[i], bv));
 }
 
-template <int MR = kMr>
-void AnyTile(int mr, const uint8_t* panel, const uint8_t* xt, int64_t k, const float* bias,
-             float* y, int64_t ldy) {
-  if constexpr (MR > 1) {
-    if (mr < MR) return AnyTile<MR - 1>(mr, panel, xt, k, bias, y, ldy);
-  }
-  Tile<MR>(panel, xt, k, bias, y, ldy);
-}
-
 }  // namespace
 
 void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
@@ -120,14 +111,10 @@ void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   const int64_t panel_bytes = interleaved::PanelBytes(DType::kQ6_Kx16, k);
   const int64_t tile_bytes = kMr * k / 32 * kRecBytes;
-#pragma omp parallel for schedule(static) if (m * n * k >= kMinParallelMacs)
-  for (int64_t p = 0; p < n / kRows; ++p) {
-    for (int64_t i0 = 0; i0 < m; i0 += kMr) {
-      const int mr = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-      AnyTile(mr, wb + p * panel_bytes, xt + i0 / kMr * tile_bytes, k,
-              bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
-    }
-  }
+  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
+    Tile<rows.value>(wb + p * panel_bytes, xt + i0 / kMr * tile_bytes, k,
+                     bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  });
 }
 
 }  // namespace loom::kernels::avx512bf16

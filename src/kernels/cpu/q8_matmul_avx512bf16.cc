@@ -15,8 +15,7 @@
 // Rows of x go in tiles of up to kMr = 16 (a batch of 16 sequences streams the weights from
 // memory once: m = 16, 8192 x 2048 Q4_0 0.41-0.51 ms against 0.57-0.61 with tiles of 8); a panel
 // of 16 weight rows (k = 8192: 144 KiB of Q4_0) stays in L2 while further tiles run over it.
-// Threads split the panels statically, each streaming one contiguous part of w (dynamic hand-outs
-// measured slower for every matmul here).
+// The loop over panels and tiles, and the thread split: panel_tiles.h.
 //
 // Interleaved Q6_K takes q6k_matmul_avx512bf16.cc. Row-major Q8_0 / Q4_0 / Q6_K (shapes that
 // interleaved.h does not fit) take avx512::MatMul's f32 decoder on the rounded x.
@@ -24,6 +23,7 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
+#include "kernels/cpu/panel_tiles.h"
 #include "kernels/cpu/q8_quantize_avx512bf16.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/interleaved.h"
@@ -33,7 +33,6 @@ namespace {
 
 using interleaved::kRows;
 constexpr int kMr = 16;  // x rows per tile: 16 f32 accumulators (+ 8 int32 a pass)
-constexpr int64_t kMinParallelMacs = int64_t{1} << 17;
 // Bytes ahead of the current unit to prefetch when a tile of several x rows streams a panel from
 // memory (the hardware prefetcher stops at 4 KiB pages). One x row streams faster on the hardware
 // prefetcher alone: its thread reads one sequential stream with little work per byte (8192 x
@@ -138,29 +137,16 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, con
   for (int i = 0; i < MR; ++i) _mm512_storeu_ps(y + i * ldy, _mm512_add_ps(acc[i], bv));
 }
 
-template <class Q, int MR = kMr>
-void AnyTile(int mr, const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch,
-             const float* bias, float* y, int64_t ldy) {
-  if constexpr (MR > 1) {
-    if (mr < MR) return AnyTile<Q, MR - 1>(mr, panel, xt, k, prefetch, bias, y, ldy);
-  }
-  Tile<Q, MR>(panel, xt, k, prefetch, bias, y, ldy);
-}
-
 template <class Q>
 void InterleavedMatMul(const float* x, const uint8_t* w, const float* bias, float* y, int64_t m,
                        int64_t n, int64_t k) {
   const uint8_t* xt = QuantizeRows(x, m, k, kMr, Q::kOffset, 1);
   const int64_t panel_bytes = interleaved::PanelBytes(Q::kType, k);
   const int64_t tile_bytes = kMr * k / 32 * XRecordBytes(1);
-#pragma omp parallel for schedule(static) if (m * n * k >= kMinParallelMacs)
-  for (int64_t p = 0; p < n / kRows; ++p) {
-    for (int64_t i0 = 0; i0 < m; i0 += kMr) {
-      const int mr = static_cast<int>(m - i0 < kMr ? m - i0 : kMr);
-      AnyTile<Q>(mr, w + p * panel_bytes, xt + i0 / kMr * tile_bytes, k, i0 == 0,
-                 bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
-    }
-  }
+  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
+    Tile<Q, rows.value>(w + p * panel_bytes, xt + i0 / kMr * tile_bytes, k, i0 == 0,
+                        bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  });
 }
 
 }  // namespace
