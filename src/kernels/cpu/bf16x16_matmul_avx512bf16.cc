@@ -25,9 +25,6 @@ namespace {
 
 using interleaved::kRows;
 constexpr int kMr = 8;  // x rows per tile
-// Bytes ahead to prefetch when a tile of several x rows streams a panel from memory; one x row
-// streams on the hardware prefetcher alone (as in q8_matmul_avx512bf16.cc).
-constexpr int64_t kPrefetchBytes = 2048;
 
 // x [m, k] rounded to bf16 in tile records: tile t (rows kMr t .., mr of them) starts at pair
 // t * kMr * k / 2, and its pair g of row r is the 4 bytes at pair index g * mr + r.
@@ -76,11 +73,7 @@ void Tile(const uint16_t* panel, const uint32_t* xt, int64_t k, bool prefetch, c
   const int64_t groups = k / 2;
   int64_t g = 0;
   for (; g + kC <= groups; g += kC) {
-    if (MR > 1 && prefetch) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(panel + 32 * g) +
-                                                 kPrefetchBytes),
-                   _MM_HINT_T0);
-    }
+    if (prefetch) StreamAhead<64 * kC>(panel + 32 * g);
     for (int c = 0; c < kC; ++c) {
       const __m512 w = _mm512_castsi512_ps(_mm512_loadu_si512(panel + 32 * (g + c)));
       for (int i = 0; i < MR; ++i) acc[c][i] = DpbfBroadcast(acc[c][i], w, xt + (g + c) * MR + i);

@@ -10,8 +10,7 @@
 // not depend on the batch. Without the layout, one x row took a row-major kernel and several the
 // f32 decoder (22% of a batch-16 step of a Q4_0 model).
 //
-// Tiles of up to kMr x rows (8 f32 + 8 int32 + 8 int32 registers), driven by panel_tiles.h. One
-// x row streams the panel on the hardware prefetcher alone.
+// Tiles of up to kMr x rows (8 f32 + 8 int32 + 8 int32 registers), driven by panel_tiles.h.
 #include <cstdint>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -86,12 +85,13 @@ inline void Quarter(const uint8_t* sb, __m512 d, const uint8_t* xs, __m512* acc)
 
 // y[MR rows, 16 columns] from one panel (k / 256 super-blocks at `panel`) and one x tile.
 template <int MR>
-void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, const float* bias, float* y,
-          int64_t ldy) {
+void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, const float* bias,
+          float* y, int64_t ldy) {
   __m512 acc[MR];
   for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t s = 0; s < k / 256; ++s) {
     const uint8_t* sb = panel + s * kSuperBytes;
+    if (prefetch) StreamAhead<(kSuperBytes + 63) / 64 * 64>(sb);
     const uint8_t* xs = xt + 8 * s * MR * kRecBytes;
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb)));
     Quarter<0, MR>(sb, d, xs, acc);
@@ -112,7 +112,7 @@ void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64
   const int64_t panel_bytes = interleaved::PanelBytes(DType::kQ6_Kx16, k);
   const int64_t tile_bytes = kMr * k / 32 * kRecBytes;
   ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
-    Tile<rows.value>(wb + p * panel_bytes, xt + i0 / kMr * tile_bytes, k,
+    Tile<rows.value>(wb + p * panel_bytes, xt + i0 / kMr * tile_bytes, k, i0 == 0,
                      bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
   });
 }

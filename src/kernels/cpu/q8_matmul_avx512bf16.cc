@@ -33,11 +33,6 @@ namespace {
 
 using interleaved::kRows;
 constexpr int kMr = 16;  // x rows per tile: 16 f32 accumulators (+ 8 int32 a pass)
-// Bytes ahead of the current unit to prefetch when a tile of several x rows streams a panel from
-// memory (the hardware prefetcher stops at 4 KiB pages). One x row streams faster on the hardware
-// prefetcher alone: its thread reads one sequential stream with little work per byte (8192 x
-// 8192 Q4_0, 2 threads: m = 1 0.44 ms without, 0.52 with; m = 16 2.0 ms with, 2.3 without).
-constexpr int64_t kPrefetchBytes = 2048;
 
 // x [m, k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
 const float* RoundRows(const float* x, int64_t m, int64_t k) {
@@ -117,13 +112,7 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, con
   for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t u = 0; u < k / interleaved::kUnitK; ++u) {
     const uint8_t* unit = panel + u * kUnitBytes;
-    if (MR > 1 && prefetch) {
-      for (int64_t off = 0; off < kUnitBytes; off += 64) {
-        _mm_prefetch(
-            reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(unit) + kPrefetchBytes + off),
-            _MM_HINT_T0);
-      }
-    }
+    if (prefetch) StreamAhead<kUnitBytes>(unit);
     for (int h = 0; h < 2; ++h) {
       const uint8_t* rec = xt + (2 * u + h) * MR * XRecordBytes(1);
       const uint8_t* q = unit + 2 * kRows * 2 + h * kQuantBytes;
