@@ -27,15 +27,14 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernel_test_util.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
-#include "kernel_test_util.h"
 
 namespace loom::kernels {
 namespace {
-
 
 float CacheValue(const std::vector<uint8_t>& cache, DType dtype, int64_t i) {
   if (dtype == DType::kF32) {
@@ -74,7 +73,7 @@ struct PagedBatch {
   std::vector<int32_t> block_tables;      // int32 [num_seqs, max_blocks]; -1 past a sequence's end
   std::vector<float> q;                   // f32 [total_q, n_heads, head_dim]
   std::vector<std::vector<float>> k, v;   // per sequence f32 [n_ctx, n_kv_heads, head_dim]
-  std::vector<uint8_t> k_cache, v_cache;  // dtype [num_blocks, block_size, n_kv_heads, head_dim]
+  std::vector<uint8_t> k_cache, v_cache;  // dtype [num_blocks, n_kv_heads, block_size, head_dim]
 
   int64_t NumSeqs() const { return static_cast<int64_t>(context_lens.size()); }
   int64_t TotalQ() const { return query_start.back(); }
@@ -115,13 +114,14 @@ PagedBatch MakeBatch(const std::vector<SeqShape>& seqs, const Config& c, uint32_
     std::vector<int64_t> slots(n_ctx);
     for (int64_t j = 0; j < n_ctx; ++j) slots[j] = int64_t{table[j / bs]} * bs + j % bs;
     WriteKv(k.data(), v.data(), b.k_cache.data(), b.v_cache.data(), c.dtype, slots.data(), n_ctx,
-            row);
+            c.n_kv_heads, d, bs);
     b.k.emplace_back(n_ctx * row);
     b.v.emplace_back(n_ctx * row);
     for (int64_t j = 0; j < n_ctx; ++j) {
       for (int64_t e = 0; e < row; ++e) {
-        b.k[s][j * row + e] = CacheValue(b.k_cache, c.dtype, slots[j] * row + e);
-        b.v[s][j * row + e] = CacheValue(b.v_cache, c.dtype, slots[j] * row + e);
+        const int64_t at = KvCacheOffset(slots[j], e / d, c.n_kv_heads, d, bs) + e % d;
+        b.k[s][j * row + e] = CacheValue(b.k_cache, c.dtype, at);
+        b.v[s][j * row + e] = CacheValue(b.v_cache, c.dtype, at);
       }
     }
   }
@@ -196,7 +196,7 @@ std::vector<SeqShape> MixedBatch() {
 // WriteKv.
 
 TEST(WriteKv, RoundTripAndNegativeSlotsSkipped) {
-  const int64_t row = int64_t{2} * 40, num_slots = 12;  // 2 KV heads x head_dim 40; 3 blocks of 4
+  const int64_t heads = 2, d = 40, bs = 4, row = heads * d, num_slots = 12;  // 3 blocks of 4
   const std::vector<int64_t> slots = {3, -1, 0, 9, -5, 4, 11};
   const int64_t n = static_cast<int64_t>(slots.size());
   std::vector<float> k = RandomVector(n * row, -3, 3, 40);
@@ -211,13 +211,14 @@ TEST(WriteKv, RoundTripAndNegativeSlotsSkipped) {
     SCOPED_TRACE(std::string(DTypeName(dtype)));
     const size_t bytes = num_slots * row * DTypeSize(dtype);
     std::vector<uint8_t> k_cache(bytes, 0xAB), v_cache(bytes, 0xAB);
-    WriteKv(k.data(), v.data(), k_cache.data(), v_cache.data(), dtype, slots.data(), n, row);
+    WriteKv(k.data(), v.data(), k_cache.data(), v_cache.data(), dtype, slots.data(), n, heads, d,
+            bs);
     std::vector<bool> written(num_slots, false);
     for (int64_t i = 0; i < n; ++i) {
       if (slots[i] < 0) continue;
       written[slots[i]] = true;
       for (int64_t e = 0; e < row; ++e) {
-        const size_t at = slots[i] * row + e;
+        const size_t at = KvCacheOffset(slots[i], e / d, heads, d, bs) + e % d;
         for (const auto& [src, cache] : {std::pair{&k, &k_cache}, std::pair{&v, &v_cache}}) {
           const float x = (*src)[i * row + e];
           if (dtype == DType::kF32) {
@@ -234,12 +235,15 @@ TEST(WriteKv, RoundTripAndNegativeSlotsSkipped) {
         }
       }
     }
-    const size_t row_bytes = row * DTypeSize(dtype);
+    const size_t head_bytes = d * DTypeSize(dtype);
     for (int64_t slot = 0; slot < num_slots; ++slot) {
       if (written[slot]) continue;
-      for (size_t i = slot * row_bytes; i < (slot + 1) * row_bytes; ++i) {
-        ASSERT_EQ(k_cache[i], 0xAB) << "slot " << slot;
-        ASSERT_EQ(v_cache[i], 0xAB) << "slot " << slot;
+      for (int64_t h = 0; h < heads; ++h) {
+        const size_t at = KvCacheOffset(slot, h, heads, d, bs) * DTypeSize(dtype);
+        for (size_t i = at; i < at + head_bytes; ++i) {
+          ASSERT_EQ(k_cache[i], 0xAB) << "slot " << slot << " head " << h;
+          ASSERT_EQ(v_cache[i], 0xAB) << "slot " << slot << " head " << h;
+        }
       }
     }
   }

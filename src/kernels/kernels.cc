@@ -115,8 +115,9 @@ void Quantize(const float* src, DType t, void* dst, int64_t n) { ref::Quantize(s
 
 // A conversion and copy of n rows, bound by memory: the scalar loop is the only implementation.
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
-             const int64_t* slot_mapping, int64_t n, int64_t row_elems) {
-  ref::WriteKv(k, v, k_cache, v_cache, kv_dtype, slot_mapping, n, row_elems);
+             const int64_t* slot_mapping, int64_t n, int64_t n_kv_heads, int64_t head_dim,
+             int64_t block_size) {
+  ref::WriteKv(k, v, k_cache, v_cache, kv_dtype, slot_mapping, n, n_kv_heads, head_dim, block_size);
 }
 
 void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DType kv_dtype,

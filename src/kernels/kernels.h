@@ -67,14 +67,21 @@ void LogSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
 void RopeNeox(float* x, const float* cos, const float* sin, int64_t n_tokens, int64_t n_heads,
               int64_t head_dim);
 
-// Paged KV cache. Layout per layer and per K / V: [num_blocks, block_size, n_kv_heads, head_dim]
-// in kv_dtype (f32, f16 or bf16). Slot s = block * block_size + offset addresses one token's row
-// of row_elems = n_kv_heads * head_dim elements.
+// Paged KV cache. Layout per layer and per K / V: [num_blocks, n_kv_heads, block_size, head_dim]
+// in kv_dtype (f32, f16 or bf16), vLLM's CPU order: one KV head's rows of a block are contiguous,
+// so attention streams block_size * head_dim elements at a time. Slot s = block * block_size +
+// offset addresses one token; its row of head h starts at element
+// ((block * n_kv_heads + h) * block_size + offset) * head_dim (KvCacheOffset).
+constexpr int64_t KvCacheOffset(int64_t slot, int64_t head, int64_t n_kv_heads, int64_t head_dim,
+                                int64_t block_size) {
+  return ((slot / block_size * n_kv_heads + head) * block_size + slot % block_size) * head_dim;
+}
 
-// Stores k, v (f32 [n, row_elems]) into the cache rows slot_mapping[i] (int64 [n]), converting to
-// kv_dtype (round to nearest even). A negative slot skips the token (padding).
+// Stores k, v (f32 [n, n_kv_heads, head_dim]) into the cache slots slot_mapping[i] (int64 [n]),
+// converting to kv_dtype (round to nearest even). A negative slot skips the token (padding).
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
-             const int64_t* slot_mapping, int64_t n, int64_t row_elems);
+             const int64_t* slot_mapping, int64_t n, int64_t n_kv_heads, int64_t head_dim,
+             int64_t block_size);
 
 // Causal attention of a batch of sequences over their paged K/V (all keys, including this step's,
 // already written by WriteKv).

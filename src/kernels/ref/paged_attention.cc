@@ -3,6 +3,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
 
 namespace loom::kernels::ref {
@@ -23,22 +24,17 @@ float CacheAt(const void* cache, DType dtype, int64_t i) {
   return 0.0f;
 }
 
-// cache[slot, 0 : row_elems] = src[0 : row_elems] converted to `dtype`.
-void StoreRow(const float* src, void* cache, DType dtype, int64_t slot, int64_t row_elems) {
-  const int64_t base = slot * row_elems;
+// cache[base : base + n] = src[0 : n] converted to `dtype`.
+void StoreRow(const float* src, void* cache, DType dtype, int64_t base, int64_t n) {
   switch (dtype) {
     case DType::kF32:
-      for (int64_t e = 0; e < row_elems; ++e) static_cast<float*>(cache)[base + e] = src[e];
+      for (int64_t e = 0; e < n; ++e) static_cast<float*>(cache)[base + e] = src[e];
       return;
     case DType::kF16:
-      for (int64_t e = 0; e < row_elems; ++e) {
-        static_cast<uint16_t*>(cache)[base + e] = F32ToF16(src[e]);
-      }
+      for (int64_t e = 0; e < n; ++e) static_cast<uint16_t*>(cache)[base + e] = F32ToF16(src[e]);
       return;
     case DType::kBF16:
-      for (int64_t e = 0; e < row_elems; ++e) {
-        static_cast<uint16_t*>(cache)[base + e] = F32ToBF16(src[e]);
-      }
+      for (int64_t e = 0; e < n; ++e) static_cast<uint16_t*>(cache)[base + e] = F32ToBF16(src[e]);
       return;
     default:
       return;  // KV caches are f32, f16 or bf16
@@ -48,12 +44,17 @@ void StoreRow(const float* src, void* cache, DType dtype, int64_t slot, int64_t 
 }  // namespace
 
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
-             const int64_t* slot_mapping, int64_t n, int64_t row_elems) {
+             const int64_t* slot_mapping, int64_t n, int64_t n_kv_heads, int64_t head_dim,
+             int64_t block_size) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t slot = slot_mapping[i];
     if (slot < 0) continue;
-    StoreRow(k + i * row_elems, k_cache, kv_dtype, slot, row_elems);
-    StoreRow(v + i * row_elems, v_cache, kv_dtype, slot, row_elems);
+    for (int64_t h = 0; h < n_kv_heads; ++h) {
+      const int64_t at = KvCacheOffset(slot, h, n_kv_heads, head_dim, block_size);
+      const int64_t from = (i * n_kv_heads + h) * head_dim;
+      StoreRow(k + from, k_cache, kv_dtype, at, head_dim);
+      StoreRow(v + from, v_cache, kv_dtype, at, head_dim);
+    }
   }
 }
 
@@ -63,7 +64,6 @@ void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DT
                     float* out, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
                     int64_t window, float scale) {
   const int64_t group = n_heads / n_kv_heads;
-  const int64_t row_elems = n_kv_heads * head_dim;  // one token's K (or V) row in the cache
   std::vector<double> scores;
   std::vector<double> acc(head_dim);
   for (int64_t s = 0; s < num_seqs; ++s) {
@@ -85,7 +85,7 @@ void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DT
             continue;
           }
           const int64_t slot = int64_t{table[j / block_size]} * block_size + j % block_size;
-          const int64_t kj = slot * row_elems + kvh * head_dim;
+          const int64_t kj = KvCacheOffset(slot, kvh, n_kv_heads, head_dim, block_size);
           double dot = 0.0;
           for (int64_t d = 0; d < head_dim; ++d) {
             dot += static_cast<double>(qh[d]) * CacheAt(k_cache, kv_dtype, kj + d);
@@ -102,7 +102,7 @@ void PagedAttention(const float* q, const void* k_cache, const void* v_cache, DT
         for (int64_t j = 0; j < n_ctx; ++j) {
           if (scores[j] == 0.0) continue;
           const int64_t slot = int64_t{table[j / block_size]} * block_size + j % block_size;
-          const int64_t vj = slot * row_elems + kvh * head_dim;
+          const int64_t vj = KvCacheOffset(slot, kvh, n_kv_heads, head_dim, block_size);
           for (int64_t d = 0; d < head_dim; ++d) {
             acc[d] += scores[j] * CacheAt(v_cache, kv_dtype, vj + d);
           }

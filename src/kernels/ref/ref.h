@@ -14,12 +14,14 @@ namespace loom::kernels::ref {
 // Causal attention over contiguous K/V, the oracle PagedAttention is checked against:
 //   q [n_q, n_heads, head_dim], query i at position q_pos0 + i; k, v [n_kv, n_kv_heads, head_dim],
 //   key j at position j; out [n_q, n_heads, head_dim]. Query head h reads KV head
-//   h / (n_heads / n_kv_heads); query at p sees key j iff j <= p and (window <= 0 or p - j < window).
+//   h / (n_heads / n_kv_heads); query at p sees key j iff j <= p and (window <= 0 or p - j <
+//   window).
 void Attention(const float* q, const float* k, const float* v, float* out, int64_t n_q,
                int64_t n_kv, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t q_pos0,
                int64_t window, float scale);
 
 void WriteKv(const float* k, const float* v, void* k_cache, void* v_cache, DType kv_dtype,
-             const int64_t* slot_mapping, int64_t n, int64_t row_elems);
+             const int64_t* slot_mapping, int64_t n, int64_t n_kv_heads, int64_t head_dim,
+             int64_t block_size);
 
 }  // namespace loom::kernels::ref

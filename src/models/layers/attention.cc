@@ -37,7 +37,7 @@ void SelfAttention::Forward(const float* x, float* out, const ForwardBatch& batc
   kernels::RopeNeox(q.data(), cos, sin, n, c_.n_heads, hd);
   kernels::RopeNeox(k.data(), cos, sin, n, c_.n_kv_heads, hd);
   kernels::WriteKv(k.data(), v.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), batch.slot_mapping.data(),
-                   n, kv_dim);
+                   n, c_.n_kv_heads, hd, block_size);
   kernels::PagedAttention(q.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), block_size,
                           batch.block_tables.data(), batch.max_blocks_per_seq, batch.query_start.data(),
                           batch.context_lens.data(), batch.num_seqs(), attn.data(), c_.n_heads, c_.n_kv_heads,

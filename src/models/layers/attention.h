@@ -28,7 +28,7 @@ class SelfAttention {
 
   // x f32 [n, hidden] -> out f32 [n, hidden] for the batch's tokens; cos/sin f32 [n, head_dim/2]
   // per token. Writes the tokens' K/V into this layer's paged cache (k_cache, v_cache
-  // [num_blocks, block_size, n_kv_heads, head_dim]) before attending.
+  // [num_blocks, n_kv_heads, block_size, head_dim]) before attending.
   void Forward(const float* x, float* out, const ForwardBatch& batch, const float* cos,
                const float* sin, Tensor& k_cache, Tensor& v_cache, int64_t block_size) const;
 

@@ -15,7 +15,7 @@ struct PagedKvCache {
   int64_t block_size = 0;
   DType dtype = DType::kF32;
   std::vector<Tensor> k;  // per layer (index = layer; undefined for layers without blocks):
-  std::vector<Tensor> v;  //   dtype [num_blocks, block_size, n_kv_heads, head_dim]
+  std::vector<Tensor> v;  //   dtype [num_blocks, n_kv_heads, block_size, head_dim]
 
   static PagedKvCache Make(const std::vector<LayerCacheSpec>& layers, int64_t num_blocks,
                            int64_t block_size, DType dtype) {
@@ -29,7 +29,7 @@ struct PagedKvCache {
         c.v.emplace_back();
         continue;
       }
-      const Shape shape = {num_blocks, block_size, l.num_kv_heads, l.head_dim};
+      const Shape shape = {num_blocks, l.num_kv_heads, block_size, l.head_dim};
       c.k.push_back(Tensor::LazyZeros(dtype, shape));
       c.v.push_back(Tensor::LazyZeros(dtype, shape));
     }
