@@ -20,6 +20,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/vec_avx512.h"
 
 namespace loom::kernels::avx512bf16 {
 namespace {
@@ -50,28 +51,6 @@ const uint16_t* RoundRows(const float* x, int64_t m, int64_t k) {
   return xb;
 }
 
-// Lane t = the sum of v[t]'s 16 lanes: a transpose-and-add tree, ~45 instructions for 16 sums
-// where 16 separate reductions take ~130 (that was a quarter of the work at k chunks of 1024).
-// Each sum's order is fixed (it never mixes in the other vectors).
-inline __m512 Reduce16(const __m512* v) {
-  __m512 s1[8], s2[4], u[2];
-  for (int p = 0; p < 8; ++p) {  // per 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3]
-    s1[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]),
-                          _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
-  }
-  for (int q = 0; q < 4; ++q) {  // per block: one partial sum of each of v[4q .. 4q + 3]
-    const __m512d a = _mm512_castps_pd(s1[2 * q]), b = _mm512_castps_pd(s1[2 * q + 1]);
-    s2[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
-                          _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-  }
-  for (int h = 0; h < 2; ++h) {  // blocks (0 + 1, 2 + 3) of s2[2h] and of s2[2h + 1]
-    u[h] = _mm512_add_ps(_mm512_shuffle_f32x4(s2[2 * h], s2[2 * h + 1], 0x88),
-                         _mm512_shuffle_f32x4(s2[2 * h], s2[2 * h + 1], 0xDD));
-  }
-  return _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
-                       _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
-}
-
 // y[i * ldy + j] += x[i * ldx + 0:kc] · w[j * ldw + 0:kc] for an MR x NR tile (bf16 x and w).
 template <int MR, int NR, bool kPrefetch>
 void Tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t kc, float* y,
@@ -100,7 +79,7 @@ void Tile(const uint16_t* x, int64_t ldx, const uint16_t* w, int64_t ldw, int64_
   __m512 v[16];  // 4 x 4, lane t of the sums = (i, j) = (t / 4, t % 4)
   for (int t = 0; t < 16; ++t)
     v[t] = t / 4 < MR && t % 4 < NR ? acc[t / 4][t % 4] : _mm512_setzero_ps();
-  const __m512 sums = Reduce16(v);
+  const __m512 sums = avx512::ReduceLanes(v);
   const __mmask16 cols = (1u << NR) - 1u;
   for (int i = 0; i < MR; ++i) {
     const __m512 row = _mm512_maskz_compress_ps(static_cast<__mmask16>(cols << (4 * i)), sums);

@@ -13,15 +13,16 @@
 //    kKeyChunk keys whose row pointers are looked up in the block table once per chunk (any
 //    block size). Online softmax in f32 per chunk: scores -> chunk max -> rescale running sum and
 //    accumulator -> exp -> accumulate p · v. Register blocks of up to kHb heads share every K/V
-//    load, and every q (p) load feeds two keys (two vectors of v), so L1 loads do not cap the FMA
-//    rate (measured: prefill +10-15% over one key / one vector per step); f16/bf16 rows are
-//    widened to f32 in registers as they are loaded.
+//    load, and every q load feeds kKeysPerGroup keys (every p load two vectors of v), so L1 loads
+//    do not cap the FMA rate (measured: prefill +10-15% over one key / one vector per step);
+//    f16/bf16 rows are widened to f32 in registers as they are loaded.
 //  - One KV head's rows are contiguous within a block (the cache layout, kernels.h: 2 KiB runs
 //    for 16 bf16 rows of 64), but the blocks are scattered over the cache, which the hardware
 //    prefetchers do not follow; each K row is software-prefetched kPrefetchRows rows ahead, and
-//    each V row while its key's score is computed (measured with token-major blocks: decode 2x
-//    faster than without; 8 rows beat 4 and 16). Head-major blocks against token-major ones
-//    (rows of a head 1 KiB apart): 16 sequences x 256 keys x 16 layers 7.3-7.8 -> 6.8-6.9 ms.
+//    each V row while its key's score is computed. Measured (16 sequences x 256 keys x 16 layers,
+//    bf16, d = 64): head-major blocks against token-major ones (a head's rows 1 KiB apart)
+//    7.3-7.8 -> 6.8-6.9 ms; scores reduced 16 at a time (Scores) -> 5.8-6.8; 16 rows ahead
+//    instead of 8 -> 5.1-5.3 (32: the same).
 #include <math.h>  // expf: a plain C function, nothing inline shared across ISAs
 #include <omp.h>
 #include <stdlib.h>
@@ -35,85 +36,77 @@
 namespace loom::kernels::LOOM_ISA {
 namespace {
 
-constexpr int64_t kKeyChunk = 128;    // keys per online-softmax step
-constexpr int64_t kPrefetchRows = 8;  // K rows prefetched ahead of the one being scored
-constexpr int kHb = 4;                // heads per register block
+constexpr int64_t kKeyChunk = 128;     // keys per online-softmax step
+constexpr int64_t kPrefetchRows = 16;  // K rows prefetched ahead of the one being scored
+constexpr int kHb = 4;                 // heads per register block
 constexpr int64_t kMinParallelMacs = int64_t{1} << 16;
 constexpr int64_t kLine = 64;  // cache line bytes
 
 inline int64_t MinI(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// Prefetches the `bytes` bytes at p (any alignment) into L1.
+// Prefetches the `bytes` bytes at p (any alignment) into L1: one request per line they touch.
 inline void PrefetchRow(const void* p, int64_t bytes) {
-  for (int64_t b = 0; b < bytes; b += kLine) PrefetchAhead(p, b);
-  PrefetchAhead(p, bytes - 1);
+  const int64_t misalign = static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % kLine);
+  for (int64_t b = -misalign; b < bytes; b += kLine) PrefetchAhead(p, b);
 }
 
-// s[h * kKeyChunk + r] = scale * q[h * d : +d] · k[r][0 : d] for h < HB, r < n. k has
-// n + kPrefetchRows valid row pointers (the tail repeats rows; only prefetched). v[r] is
-// prefetched as k[r] is scored. Two rows at a time: each q load feeds two FMAs, so loads
-// (L1 can serve about one vector per FMA) do not limit the FMA rate.
+// s[h * kKeyChunk + r] = scale * q[h * d : +d] · k[r][0 : d] for h < HB, r < n (and, unused,
+// for r up to the next multiple of kKeysPerGroup). k has n + kPrefetchRows valid row pointers (the
+// tail repeats rows; only prefetched). v[r] is prefetched as k[r] is scored. A group of
+// kKeysPerGroup keys and the kHb heads fill kLanes accumulators (h * kKeysPerGroup + j) that one
+// transpose-and-add tree (ReduceLanes) sums into one vector: every K load feeds HB FMAs, and no
+// dot product takes a reduction of its own (16 of them had cost more than the FMAs at d = 64).
+// Each dot product's summation order is the same in every lane, so a score does not depend on
+// where its head or key sits in the group.
+constexpr int kKeysPerGroup = static_cast<int>(kLanes) / kHb;
+static_assert(kKeyChunk % kKeysPerGroup == 0 && kKeysPerGroup - 1 <= kPrefetchRows);
+
 template <class W, int HB>
 void Scores(const float* q, int64_t d, const typename W::T* const* k, const typename W::T* const* v,
             int64_t n, float scale, float* s) {
+  constexpr int R = kKeysPerGroup;
   const int64_t row_bytes = d * static_cast<int64_t>(sizeof(typename W::T));
-  int64_t r = 0;
-  for (; r + 2 <= n; r += 2) {
-    PrefetchRow(k[r + kPrefetchRows], row_bytes);
-    PrefetchRow(k[r + 1 + kPrefetchRows], row_bytes);
-    PrefetchRow(v[r], row_bytes);
-    PrefetchRow(v[r + 1], row_bytes);
-    const typename W::T* k0 = k[r];
-    const typename W::T* k1 = k[r + 1];
-    VF a0[HB], a1[HB];
+  for (int64_t r0 = 0; r0 < n; r0 += R) {
 #pragma GCC unroll 4
-    for (int h = 0; h < HB; ++h) a0[h] = a1[h] = Zero();
+    for (int j = 0; j < R; ++j) {
+      if (r0 + j < n) {
+        PrefetchRow(k[r0 + j + kPrefetchRows], row_bytes);
+        PrefetchRow(v[r0 + j], row_bytes);
+      }
+    }
+    VF acc[kLanes];
+#pragma GCC unroll 16
+    for (int t = 0; t < kLanes; ++t) acc[t] = Zero();
     int64_t i = 0;
     for (; i + kLanes <= d; i += kLanes) {
-      const VF x0 = W::Load(k0 + i);
-      const VF x1 = W::Load(k1 + i);
+      VF x[R];
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) x[j] = W::Load(k[r0 + j] + i);
 #pragma GCC unroll 4
       for (int h = 0; h < HB; ++h) {
         const VF qv = Load(q + h * d + i);
-        a0[h] = MulAdd(qv, x0, a0[h]);
-        a1[h] = MulAdd(qv, x1, a1[h]);
+#pragma GCC unroll 4
+        for (int j = 0; j < R; ++j) acc[h * R + j] = MulAdd(qv, x[j], acc[h * R + j]);
       }
     }
     if (i < d) {
-      const VF x0 = W::LoadN(k0 + i, d - i);
-      const VF x1 = W::LoadN(k1 + i, d - i);
+      VF x[R];
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) x[j] = W::LoadN(k[r0 + j] + i, d - i);
 #pragma GCC unroll 4
       for (int h = 0; h < HB; ++h) {
         const VF qv = LoadN(q + h * d + i, d - i);
-        a0[h] = MulAdd(qv, x0, a0[h]);
-        a1[h] = MulAdd(qv, x1, a1[h]);
+#pragma GCC unroll 4
+        for (int j = 0; j < R; ++j) acc[h * R + j] = MulAdd(qv, x[j], acc[h * R + j]);
       }
     }
+    float sums[kLanes];
+    Store(sums, Mul(ReduceLanes(acc), Set1(scale)));
 #pragma GCC unroll 4
     for (int h = 0; h < HB; ++h) {
-      s[h * kKeyChunk + r] = ReduceAdd(a0[h]) * scale;
-      s[h * kKeyChunk + r + 1] = ReduceAdd(a1[h]) * scale;
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) s[h * kKeyChunk + r0 + j] = sums[h * R + j];
     }
-  }
-  if (r < n) {
-    PrefetchRow(v[r], row_bytes);
-    const typename W::T* k0 = k[r];
-    VF a0[HB];
-#pragma GCC unroll 4
-    for (int h = 0; h < HB; ++h) a0[h] = Zero();
-    int64_t i = 0;
-    for (; i + kLanes <= d; i += kLanes) {
-      const VF x0 = W::Load(k0 + i);
-#pragma GCC unroll 4
-      for (int h = 0; h < HB; ++h) a0[h] = MulAdd(Load(q + h * d + i), x0, a0[h]);
-    }
-    if (i < d) {
-      const VF x0 = W::LoadN(k0 + i, d - i);
-#pragma GCC unroll 4
-      for (int h = 0; h < HB; ++h) a0[h] = MulAdd(LoadN(q + h * d + i, d - i), x0, a0[h]);
-    }
-#pragma GCC unroll 4
-    for (int h = 0; h < HB; ++h) s[h * kKeyChunk + r] = ReduceAdd(a0[h]) * scale;
   }
 }
 
@@ -263,8 +256,11 @@ void AttendHeads(const float* q, const KvView<W>& kv, int64_t lo, int64_t hi, in
     }
     for (int64_t h = 0; h < nh; ++h) {
       float* s = w.s + h * kKeyChunk;
-      float chunk_max = s[0];
-      for (int64_t r = 1; r < n; ++r) chunk_max = s[r] > chunk_max ? s[r] : chunk_max;
+      VF vmax = Set1(-__builtin_inff());
+      int64_t j = 0;
+      for (; j + kLanes <= n; j += kLanes) vmax = Max(Load(s + j), vmax);  // Max(x, m): m if x NaN
+      if (j < n) vmax = Max(LoadNFill(s + j, n - j, -__builtin_inff()), vmax);
+      const float chunk_max = ReduceMax(vmax);
       if (chunk_max > w.max[h]) {
         // exp(-inf) = 0 on the first chunk, where acc and the sum are still 0.
         const float correction = expf(w.max[h] - chunk_max);

@@ -49,6 +49,22 @@ inline float ReduceAdd(VF v) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+// Lane t = the sum of v[t]'s lanes, t < kLanes: a transpose-and-add tree. Every lane's sum runs
+// in the same order: ((e0 + e2) + (e1 + e3)) within each 128-bit half, then the two halves.
+inline VF ReduceLanes(const VF* v) {
+  VF s1[4], s2[2];
+  for (int p = 0; p < 4; ++p) {  // per half: [a0+a2, b0+b2, a1+a3, b1+b3]
+    s1[p] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * p], v[2 * p + 1]),
+                          _mm256_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+  }
+  for (int q = 0; q < 2; ++q) {  // per half: one partial sum of each of v[4q .. 4q + 3]
+    const __m256d a = _mm256_castps_pd(s1[2 * q]), b = _mm256_castps_pd(s1[2 * q + 1]);
+    s2[q] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+                          _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+  }
+  return _mm256_add_ps(_mm256_permute2f128_ps(s2[0], s2[1], 0x20),
+                       _mm256_permute2f128_ps(s2[0], s2[1], 0x31));
+}
 inline float ReduceMax(VF v) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_max_ps(s, _mm_movehl_ps(s, s));

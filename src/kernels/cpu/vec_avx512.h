@@ -39,6 +39,28 @@ inline VF Max(VF a, VF b) { return _mm512_max_ps(a, b); }
 inline float ReduceAdd(VF v) { return _mm512_reduce_add_ps(v); }
 inline float ReduceMax(VF v) { return _mm512_reduce_max_ps(v); }
 
+// Lane t = the sum of v[t]'s lanes, t < kLanes: a transpose-and-add tree, ~45 instructions for 16
+// sums where 16 separate reductions take ~130. Every lane's sum runs in the same order: ((e0 +
+// e2) + (e1 + e3)) within each 128-bit block, then (b0 + b1) + (b2 + b3) over the blocks.
+inline VF ReduceLanes(const VF* v) {
+  __m512 s1[8], s2[4], u[2];
+  for (int p = 0; p < 8; ++p) {  // per 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3]
+    s1[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]),
+                          _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+  }
+  for (int q = 0; q < 4; ++q) {  // per block: one partial sum of each of v[4q .. 4q + 3]
+    const __m512d a = _mm512_castps_pd(s1[2 * q]), b = _mm512_castps_pd(s1[2 * q + 1]);
+    s2[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                          _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  for (int h = 0; h < 2; ++h) {  // blocks (0 + 1, 2 + 3) of s2[2h] and of s2[2h + 1]
+    u[h] = _mm512_add_ps(_mm512_shuffle_f32x4(s2[2 * h], s2[2 * h + 1], 0x88),
+                         _mm512_shuffle_f32x4(s2[2 * h], s2[2 * h + 1], 0xDD));
+  }
+  return _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
+                       _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+}
+
 // Prefetch into L1 the line `bytes` past p. Integer arithmetic: the target may lie past the end
 // of p's array (prefetches never fault), which pointer arithmetic must not express.
 inline void PrefetchAhead(const void* p, int64_t bytes) {
