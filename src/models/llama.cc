@@ -4,6 +4,7 @@
 
 #include "kernels/kernels.h"
 #include "models/gptq_awq.h"
+#include "models/layers/step_buffers.h"
 #include "models/registry.h"
 
 namespace loom {
@@ -130,17 +131,18 @@ Result<Tensor> LlamaForCausalLM::Forward(const ForwardBatch& batch, PagedKvCache
   }
 
   const float eps = static_cast<float>(config_.rms_norm_eps);
-  Tensor normed = Tensor::Zeros(DType::kF32, {n, h}), delta = Tensor::Zeros(DType::kF32, {n, h});
+  float* normed = StepBufferOf(StepBuffer::kNormed, n * h);  // f32 [n, hidden]
+  float* delta = StepBufferOf(StepBuffer::kDelta, n * h);    // f32 [n, hidden]
   float* xs = x.data<float>();
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
-    kernels::RmsNorm(xs, l.input_norm.data<float>(), normed.data<float>(), n, h, eps);
-    l.attn.Forward(normed.data<float>(), delta.data<float>(), batch, cos.data(), sin.data(),
-                   cache.k[i], cache.v[i], cache.block_size);
-    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
-    kernels::RmsNorm(xs, l.post_attention_norm.data<float>(), normed.data<float>(), n, h, eps);
-    l.mlp.Forward(normed.data<float>(), delta.data<float>(), n);
-    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta.data<float>()[j];
+    kernels::RmsNorm(xs, l.input_norm.data<float>(), normed, n, h, eps);
+    l.attn.Forward(normed, delta, batch, cos.data(), sin.data(), cache.k[i], cache.v[i],
+                   cache.block_size);
+    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta[j];
+    kernels::RmsNorm(xs, l.post_attention_norm.data<float>(), normed, n, h, eps);
+    l.mlp.Forward(normed, delta, n);
+    for (int64_t j = 0; j < n * h; ++j) xs[j] += delta[j];
   }
   kernels::RmsNorm(xs, final_norm_.data<float>(), xs, n, h, eps);
   return x;

@@ -2,7 +2,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <vector>
+
+#include "models/layers/step_buffers.h"
 
 namespace loom {
 
@@ -23,26 +24,30 @@ Result<SelfAttention> SelfAttention::Load(const WeightLoader& w, const std::stri
 }
 
 void SelfAttention::Forward(const float* x, float* out, const ForwardBatch& batch, const float* cos,
-                            const float* sin, Tensor& k_cache, Tensor& v_cache, int64_t block_size) const {
+                            const float* sin, Tensor& k_cache, Tensor& v_cache,
+                            int64_t block_size) const {
   const int64_t n = batch.num_tokens(), hd = c_.head_dim, kv_dim = c_.n_kv_heads * hd;
-  std::vector<float> q(n * c_.n_heads * hd), attn(n * c_.n_heads * hd);  // f32 [n, heads, hd]
-  std::vector<float> k(n * kv_dim), v(n * kv_dim);                       // f32 [n, kv_heads, hd]
-  q_.Forward(x, q.data(), n);
-  k_.Forward(x, k.data(), n);
-  v_.Forward(x, v.data(), n);
+  float* q = StepBufferOf(StepBuffer::kQ, n * c_.n_heads * hd);        // f32 [n, heads, hd]
+  float* attn = StepBufferOf(StepBuffer::kAttn, n * c_.n_heads * hd);  // f32 [n, heads, hd]
+  float* k = StepBufferOf(StepBuffer::kK, n * kv_dim);                 // f32 [n, kv_heads, hd]
+  float* v = StepBufferOf(StepBuffer::kV, n * kv_dim);                 // f32 [n, kv_heads, hd]
+  q_.Forward(x, q, n);
+  k_.Forward(x, k, n);
+  v_.Forward(x, v, n);
   if (c_.qk_norm) {
-    kernels::RmsNorm(q.data(), q_norm_.data<float>(), q.data(), n * c_.n_heads, hd, c_.norm_eps);
-    kernels::RmsNorm(k.data(), k_norm_.data<float>(), k.data(), n * c_.n_kv_heads, hd, c_.norm_eps);
+    kernels::RmsNorm(q, q_norm_.data<float>(), q, n * c_.n_heads, hd, c_.norm_eps);
+    kernels::RmsNorm(k, k_norm_.data<float>(), k, n * c_.n_kv_heads, hd, c_.norm_eps);
   }
-  kernels::RopeNeox(q.data(), cos, sin, n, c_.n_heads, hd);
-  kernels::RopeNeox(k.data(), cos, sin, n, c_.n_kv_heads, hd);
-  kernels::WriteKv(k.data(), v.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), batch.slot_mapping.data(),
+  kernels::RopeNeox(q, cos, sin, n, c_.n_heads, hd);
+  kernels::RopeNeox(k, cos, sin, n, c_.n_kv_heads, hd);
+  kernels::WriteKv(k, v, k_cache.raw(), v_cache.raw(), k_cache.dtype(), batch.slot_mapping.data(),
                    n, c_.n_kv_heads, hd, block_size);
-  kernels::PagedAttention(q.data(), k_cache.raw(), v_cache.raw(), k_cache.dtype(), block_size,
-                          batch.block_tables.data(), batch.max_blocks_per_seq, batch.query_start.data(),
-                          batch.context_lens.data(), batch.num_seqs(), attn.data(), c_.n_heads, c_.n_kv_heads,
-                          hd, c_.window, 1.0f / std::sqrt(static_cast<float>(hd)));
-  o_.Forward(attn.data(), out, n);
+  kernels::PagedAttention(q, k_cache.raw(), v_cache.raw(), k_cache.dtype(), block_size,
+                          batch.block_tables.data(), batch.max_blocks_per_seq,
+                          batch.query_start.data(), batch.context_lens.data(), batch.num_seqs(),
+                          attn, c_.n_heads, c_.n_kv_heads, hd, c_.window,
+                          1.0f / std::sqrt(static_cast<float>(hd)));
+  o_.Forward(attn, out, n);
 }
 
 }  // namespace loom

@@ -1,6 +1,6 @@
 #include "models/layers/mlp.h"
 
-#include <vector>
+#include "models/layers/step_buffers.h"
 
 namespace loom {
 
@@ -17,11 +17,12 @@ Result<GatedMlp> GatedMlp::Load(const WeightLoader& w, const std::string& prefix
 
 void GatedMlp::Forward(const float* x, float* out, int64_t n) const {
   const int64_t inter = gate_.out;
-  std::vector<float> gate(n * inter), up(n * inter);  // f32 [n, intermediate]
-  gate_.Forward(x, gate.data(), n);
-  up_.Forward(x, up.data(), n);
-  kernels::SiluMul(gate.data(), up.data(), gate.data(), n * inter);
-  down_.Forward(gate.data(), out, n);
+  float* gate = StepBufferOf(StepBuffer::kGate, n * inter);  // f32 [n, intermediate]
+  float* up = StepBufferOf(StepBuffer::kUp, n * inter);      // f32 [n, intermediate]
+  gate_.Forward(x, gate, n);
+  up_.Forward(x, up, n);
+  kernels::SiluMul(gate, up, gate, n * inter);
+  down_.Forward(gate, out, n);
 }
 
 }  // namespace loom
