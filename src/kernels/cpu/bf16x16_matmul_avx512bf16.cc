@@ -29,7 +29,7 @@ constexpr int kMr = 8;  // x rows per tile
 // x [m, k] rounded to bf16 in tile records: tile t (rows kMr t .., mr of them) starts at pair
 // t * kMr * k / 2, and its pair g of row r is the 4 bytes at pair index g * mr + r.
 const uint32_t* RoundRowsToTiles(const float* x, int64_t m, int64_t k) {
-  uint32_t* xt = static_cast<uint32_t*>(ThreadScratch(0, static_cast<size_t>(m * k * 2)));
+  uint32_t* xt = static_cast<uint32_t*>(ThreadScratch(static_cast<size_t>(m * k * 2)));
 #pragma omp parallel for schedule(static) if (m * k >= (int64_t{1} << 16))
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = i / kMr, r = i % kMr, mr = m - kMr * t < kMr ? m - kMr * t : kMr;

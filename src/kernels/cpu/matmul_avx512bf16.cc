@@ -38,7 +38,7 @@ inline __m512bh LoadBf16(const uint16_t* p, int64_t n) {
 
 // x [m, k] f32 -> bf16 (nearest even), same layout.
 const uint16_t* RoundRows(const float* x, int64_t m, int64_t k) {
-  uint16_t* xb = static_cast<uint16_t*>(ThreadScratch(0, static_cast<size_t>(m * k * 2)));
+  uint16_t* xb = static_cast<uint16_t*>(ThreadScratch(static_cast<size_t>(m * k * 2)));
   const int64_t total = m * k;
   for (int64_t i = 0; i < total; i += 32) {
     const int64_t n = total - i;

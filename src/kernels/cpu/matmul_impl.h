@@ -183,7 +183,7 @@ void MatMulTyped(const float* x, const typename W::T* w, const float* bias, floa
   const int64_t blocks = (n + kNbLarge - 1) / kNbLarge;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t b = 0; b < blocks; ++b) {
-    float* scratch = static_cast<float*>(ThreadScratch(0, kNbLarge * kKc * sizeof(float)));
+    float* scratch = static_cast<float*>(ThreadScratch(kNbLarge * kKc * sizeof(float)));
     ColumnsLargeM<W>(x, w, bias, y, m, n, k, b * kNbLarge, MinI(n, (b + 1) * kNbLarge), scratch);
   }
 }

@@ -36,7 +36,7 @@ constexpr int kMr = 16;  // x rows per tile: 16 f32 accumulators (+ 8 int32 a pa
 
 // x [m, k] rounded through Q8_0: d * q per element (exact in f32: an 11-bit d times a 7-bit q).
 const float* RoundRows(const float* x, int64_t m, int64_t k) {
-  float* xr = static_cast<float*>(ThreadScratch(0, static_cast<size_t>(m * k) * sizeof(float)));
+  float* xr = static_cast<float*>(ThreadScratch(static_cast<size_t>(m * k) * sizeof(float)));
   alignas(64) int8_t q[32];
   for (int64_t i = 0; i < m * k; i += 32) {
     float d;

@@ -42,14 +42,13 @@ inline void QuantizeBlock(const float* x, int8_t* q, float* d_out, int32_t* s_ou
 // corr = -offset * (sum of q) over the block (cpb = 1) or each half (cpb = 2: weights with a scale
 // per 16). A tile finds everything of block b at one pointer plus constants: with per-row arrays,
 // the address arithmetic of 8 rows had cost more instructions than the vpdpbusd. Tile t (rows
-// tile * t ..) starts at t * tile * (k / 32) * XRecordBytes(cpb). In ThreadScratch slot 0.
+// tile * t ..) starts at t * tile * (k / 32) * XRecordBytes(cpb). In ThreadScratch.
 constexpr int64_t XRecordBytes(int cpb) { return 32 + 4 * cpb + 4; }
 
 inline const uint8_t* QuantizeRows(const float* x, int64_t m, int64_t k, int tile, int32_t offset,
                                    int cpb) {
   const int64_t blocks = k / 32, rec_bytes = XRecordBytes(cpb);
-  uint8_t* xt =
-      static_cast<uint8_t*>(ThreadScratch(0, static_cast<size_t>(m * blocks * rec_bytes)));
+  uint8_t* xt = static_cast<uint8_t*>(ThreadScratch(static_cast<size_t>(m * blocks * rec_bytes)));
 #pragma omp parallel for schedule(static) if (m * k >= (int64_t{1} << 16))
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = i / tile, r = i % tile, mr = m - tile * t < tile ? m - tile * t : tile;
