@@ -579,27 +579,33 @@ TEST_P(FastKernelTest, RopeNeox) {
   }
 }
 
-// The matmuls' split of weight panels among threads (panel_tiles.h): when one thread stalls, the
-// other takes the panels left in its run, and still every (panel, tile) runs exactly once.
+// The matmuls' split of weight panels among threads (panel_tiles.h), over two weights as in
+// MatMuls: when one thread stalls, the other takes the panels left in its run, and still every
+// (weight, panel, tile) runs exactly once.
 TEST(PanelSplit, EveryTileRunsOnceWhenAThreadStalls) {
   constexpr int64_t kPanels = 97, m = 20, k = 4096;  // tiles of 16 and 4 rows; above the threshold
+  const MatMulOut outs[2] = {{nullptr, DType::kQ4_0x16, nullptr, nullptr, 60 * 16},
+                             {nullptr, DType::kQ4_0x16, nullptr, nullptr, 37 * 16}};
   std::vector<std::atomic<int>> runs(kPanels * 2);
   std::vector<int> runner(kPanels, -1);
   std::atomic<bool> stalled{false};
   const int saved_threads = omp_get_max_threads();
   omp_set_num_threads(2);
-  avx512bf16::ForEachPanelTile<16>(m, kPanels * 16, k, [&](auto rows, int64_t p, int64_t i0) {
-    EXPECT_EQ(rows.value, i0 == 0 ? 16 : 4);
-    ++runs[p * 2 + i0 / 16];
-    const int me = omp_get_thread_num();
-    runner[p] = me;  // both tiles of a panel run on one thread
-    // Thread 0 stalls on its first tile for as long as thread 1 needs for all the panels.
-    const auto work = me == 0 && !stalled.exchange(true) ? std::chrono::milliseconds(100)
-                                                         : std::chrono::milliseconds(0);
-    const auto until = std::chrono::steady_clock::now() + work + std::chrono::microseconds(20);
-    while (std::chrono::steady_clock::now() < until) {
-    }
-  });
+  avx512bf16::ForEachPanelTile<16>(
+      m, outs, k, [&](auto rows, const MatMulOut& o, int64_t p, int64_t i0) {
+        EXPECT_EQ(rows.value, i0 == 0 ? 16 : 4);
+        ASSERT_LT(p, o.n / 16);
+        const int64_t panel = (&o == &outs[0] ? 0 : 60) + p;
+        ++runs[panel * 2 + i0 / 16];
+        const int me = omp_get_thread_num();
+        runner[panel] = me;  // both tiles of a panel run on one thread
+        // Thread 0 stalls on its first tile for as long as thread 1 needs for all the panels.
+        const auto work = me == 0 && !stalled.exchange(true) ? std::chrono::milliseconds(100)
+                                                             : std::chrono::milliseconds(0);
+        const auto until = std::chrono::steady_clock::now() + work + std::chrono::microseconds(20);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+      });
   omp_set_num_threads(saved_threads);
   for (int64_t i = 0; i < kPanels * 2; ++i) EXPECT_EQ(runs[i].load(), 1) << "tile " << i;
   // Thread 0 owned panels 0 .. 47; thread 1 took those thread 0 had not yet taken.

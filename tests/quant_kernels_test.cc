@@ -616,6 +616,72 @@ TEST(Avx512Bf16MatMul, InterleavedWeightsMatchRowMajor) {
   }
 }
 
+TEST(QuantDispatch, MatMulsGiveEachMatMulBitForBit) {
+  // One x times three weights (a layer's q, k, v), interleaved or not, in one layout or mixed
+  // (Q4_0 rows that do not fit 16-row panels stay row-major): each y as its own MatMul gives.
+  struct Weight {
+    DType t;
+    int64_t n;
+  };
+  const int64_t k = 256;
+  const std::vector<std::vector<Weight>> groups = {
+      {{DType::kQ4_0, 64}, {DType::kQ4_0, 16}, {DType::kQ4_0, 32}},
+      {{DType::kQ8_0, 32}, {DType::kQ8_0, 48}},
+      {{DType::kQ6_K, 16}, {DType::kQ6_K, 32}},
+      {{DType::kBF16, 48}, {DType::kBF16, 16}},
+      {{DType::kQ4_0, 32}, {DType::kQ4_0, 24}, {DType::kQ8_0, 16}}};
+  uint32_t seed = 900;
+  for (const Activations act : {Activations::kLikeWeights, Activations::kF32}) {
+    for (const std::vector<Weight>& group : groups) {
+      std::vector<std::vector<uint8_t>> ws;
+      std::vector<std::vector<float>> biases;
+      std::vector<MatMulOut> outs;
+      for (const Weight& g : group) {
+        std::vector<uint8_t> w;
+        if (g.t == DType::kBF16) {
+          for (float v : RandomVector(g.n * k, -1, 1, seed++)) {
+            const uint16_t h = F32ToBF16(v);
+            w.push_back(static_cast<uint8_t>(h & 0xFF));
+            w.push_back(static_cast<uint8_t>(h >> 8));
+          }
+        } else {
+          w = RandomBlocks(g.t, g.n, k, seed++);
+        }
+        const DType layout = PreferredWeightLayout(g.t, g.n, k, act);
+        std::vector<uint8_t> stored(w.size());
+        if (layout == g.t) {
+          stored = w;
+        } else {
+          RepackWeights(w.data(), g.t, layout, stored.data(), g.n, k);
+        }
+        ws.push_back(std::move(stored));
+        biases.push_back(RandomVector(g.n, -1, 1, seed++));
+        outs.push_back({nullptr, layout, nullptr, nullptr, g.n});
+      }
+      for (int64_t m : {1, 5, 17}) {
+        SCOPED_TRACE(std::string(DTypeName(outs[0].w_dtype)) + " m=" + std::to_string(m));
+        const std::vector<float> x = RandomVector(m * k, -1, 1, seed++);
+        std::vector<std::vector<float>> got(outs.size());
+        for (size_t i = 0; i < outs.size(); ++i) {
+          got[i].assign(m * outs[i].n, std::numeric_limits<float>::quiet_NaN());
+          outs[i].w = ws[i].data();
+          outs[i].bias = i == 1 ? biases[i].data() : nullptr;
+          outs[i].y = got[i].data();
+        }
+        MatMuls(x.data(), outs, m, k, act);
+        for (size_t i = 0; i < outs.size(); ++i) {
+          std::vector<float> want(m * outs[i].n);
+          MatMul(x.data(), outs[i].w, outs[i].w_dtype, outs[i].bias, want.data(), m, outs[i].n, k,
+                 act);
+          for (size_t j = 0; j < want.size(); ++j) {
+            ASSERT_EQ(got[i][j], want[j]) << "weight " << i << " element " << j;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(QuantDispatch, PreferredWeightLayoutInterleavesOnlyWhereMatMulReadsIt) {
   const bool vnni = ActiveIsa() == Isa::kAvx512Bf16;
   const Activations like = Activations::kLikeWeights;

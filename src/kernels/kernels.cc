@@ -65,6 +65,14 @@ void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, flo
                                                                                   bias, y, m, n, k);
 }
 
+void MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k,
+             Activations activations) {
+  if (activations == Activations::kLikeWeights && ActiveIsa() == Isa::kAvx512Bf16) {
+    return avx512bf16::MatMuls(x, outs, m, k);
+  }
+  for (const MatMulOut& o : outs) MatMul(x, o.w, o.w_dtype, o.bias, o.y, m, o.n, k, activations);
+}
+
 void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim, float eps) {
   Table().rms_norm(x, weight, y, rows, dim, eps);
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/dtype.h"
 
@@ -24,6 +25,20 @@ enum class Activations { kF32, kLikeWeights };
 // w_dtype k must be a multiple of DTypeBlockElems(w_dtype). bias may be null.
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k, Activations activations = Activations::kF32);
+
+// One product of MatMuls: y[m, n] = x · w[n, k]^T (+ bias[n]), w in w_dtype.
+struct MatMulOut {
+  const void* w;
+  DType w_dtype;
+  const float* bias;  // may be null
+  float* y;
+  int64_t n;
+};
+// MatMul of one x by several weights (a layer's q, k, v or gate, up projections, as vLLM's
+// QKVParallelLinear and MergedColumnParallelLinear), each y as MatMul's bit for bit. Where they
+// share an interleaved layout, x is rounded once and the threads split all their panels at once.
+void MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k,
+             Activations activations = Activations::kF32);
 
 // The layout in which MatMul(..., activations) reads weights [n, k] of w_dtype fastest on this
 // CPU: DType::kQ4_0x16 / kQ8_0x16 (kernels/interleaved.h) for Q4_0 / Q8_0 weights under

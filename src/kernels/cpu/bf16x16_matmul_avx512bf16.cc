@@ -13,6 +13,7 @@
 // k = 2048) stays in L2 while the tiles run over it (the loop: panel_tiles.h).
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
@@ -93,13 +94,11 @@ void Tile(const uint16_t* panel, const uint32_t* xt, int64_t k, bool prefetch, c
 
 }  // namespace
 
-void Bf16x16MatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
-                   int64_t k) {
+void Bf16x16MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k) {
   const uint32_t* xt = RoundRowsToTiles(x, m, k);
-  const uint16_t* wb = static_cast<const uint16_t*>(w);
-  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
-    Tile<rows.value>(wb + p * kRows * k, xt + i0 * k / 2, k, i0 == 0,
-                     bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  ForEachPanelTile<kMr>(m, outs, k, [&](auto rows, const MatMulOut& o, int64_t p, int64_t i0) {
+    Tile<rows.value>(static_cast<const uint16_t*>(o.w) + p * kRows * k, xt + i0 * k / 2, k, i0 == 0,
+                     o.bias ? o.bias + p * kRows : nullptr, o.y + i0 * o.n + p * kRows, o.n);
   });
 }
 

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/dtype.h"
+#include "kernels/kernels.h"
 
 namespace loom::kernels::avx512 {
 
@@ -25,17 +27,18 @@ namespace loom::kernels::avx512bf16 {
 
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k);
+void MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k);
 
-// The Q8_0 / Q4_0 / Q6_K part, interleaved layouts included (cpu/q8_matmul_avx512bf16.cc).
+// Row-major Q8_0 / Q4_0 / Q6_K (cpu/q8_matmul_avx512bf16.cc).
 bool Q8MatMulHandles(DType w_dtype);
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k);
-// w_dtype kQ6_Kx16 (cpu/q6k_matmul_avx512bf16.cc).
-void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
-               int64_t k);
-// w_dtype kBF16x16 (cpu/bf16x16_matmul_avx512bf16.cc).
-void Bf16x16MatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
-                   int64_t k);
+// Interleaved weights, every out in the same layout: kQ4_0x16 and kQ8_0x16
+// (cpu/q8_matmul_avx512bf16.cc), kQ6_Kx16 (cpu/q6k_matmul_avx512bf16.cc), kBF16x16
+// (cpu/bf16x16_matmul_avx512bf16.cc).
+void Q8InterleavedMatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k);
+void Q6KMatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k);
+void Bf16x16MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k);
 
 }  // namespace loom::kernels::avx512bf16
 

@@ -15,12 +15,15 @@
 // register tiles; each chunk's dot products are added to y. With a single x tile (decode) each
 // register tile instead streams its rows whole, chunk after chunk, prefetching the same bytes of
 // the next tile's rows; the sums are the same, so a row's result does not depend on m.
+#include <algorithm>
 #include <cstdint>
+#include <span>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vec_avx512.h"
+#include "kernels/interleaved.h"
 
 namespace loom::kernels::avx512bf16 {
 namespace {
@@ -159,12 +162,27 @@ void Bf16MatMul(const float* x, const uint16_t* w, const float* bias, float* y, 
 
 void MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
             int64_t n, int64_t k) {
+  if (interleaved::IsInterleaved(w_dtype)) {
+    const MatMulOut out{w, w_dtype, bias, y, n};
+    return MatMuls(x, {&out, 1}, m, k);
+  }
   if (w_dtype == DType::kBF16) {
     return Bf16MatMul(x, static_cast<const uint16_t*>(w), bias, y, m, n, k);
   }
-  if (w_dtype == DType::kBF16x16) return Bf16x16MatMul(x, w, bias, y, m, n, k);
   if (Q8MatMulHandles(w_dtype)) return Q8MatMul(x, w, w_dtype, bias, y, m, n, k);
   return avx512::MatMul(x, w, w_dtype, bias, y, m, n, k);
+}
+
+void MatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k) {
+  const DType t = outs.empty() ? DType::kF32 : outs[0].w_dtype;
+  const bool same =
+      std::all_of(outs.begin(), outs.end(), [&](const MatMulOut& o) { return o.w_dtype == t; });
+  if (same && (t == DType::kQ4_0x16 || t == DType::kQ8_0x16)) {
+    return Q8InterleavedMatMuls(x, outs, m, k);
+  }
+  if (same && t == DType::kQ6_Kx16) return Q6KMatMuls(x, outs, m, k);
+  if (same && t == DType::kBF16x16) return Bf16x16MatMuls(x, outs, m, k);
+  for (const MatMulOut& o : outs) MatMul(x, o.w, o.w_dtype, o.bias, o.y, m, o.n, k);
 }
 
 }  // namespace loom::kernels::avx512bf16

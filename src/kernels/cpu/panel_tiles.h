@@ -1,5 +1,6 @@
 // The loop the interleaved-weight matmuls share (q8_, q6k_, bf16x16_matmul_avx512bf16.cc): every
-// panel of 16 weight rows (kernels/interleaved.h) times every tile of up to MaxRows x rows, the
+// panel of 16 weight rows (kernels/interleaved.h) of every weight in a MatMuls call (one x: a
+// layer's q, k, v, or gate, up) times every tile of up to MaxRows x rows, the
 // tile height a compile-time constant so its accumulators stay in registers. A panel stays in L2
 // while the later tiles run over it.
 //
@@ -16,10 +17,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 #include <utility>
 
 #include "kernels/interleaved.h"
+#include "kernels/kernels.h"
 
 namespace loom::kernels::avx512bf16 {
 
@@ -74,19 +77,22 @@ struct alignas(64) PanelRun {
 
 inline constexpr int kMaxPanelThreads = 64;  // threads beyond this only take others' panels
 
-// tile(rows, p, i0) for panel p (output columns 16 p ..) and x rows i0 .. i0 + rows::value: y
-// [m, n] (n a multiple of 16) in tiles.
+// tile(rows, o, p, i0) for panel p (output columns 16 p ..) of o = outs[j] and x rows i0 .. i0 +
+// rows::value, for every out (each n a multiple of 16): the threads split all their panels.
 template <int MaxRows, class F>
-void ForEachPanelTile(int64_t m, int64_t n, int64_t k, F tile) {
-  const int64_t panels = n / interleaved::kRows;
+void ForEachPanelTile(int64_t m, std::span<const MatMulOut> outs, int64_t k, F tile) {
+  int64_t panels = 0;
+  for (const MatMulOut& o : outs) panels += o.n / interleaved::kRows;
   auto run_panel = [&](int64_t p) {
+    const MatMulOut* o = outs.data();
+    for (; p >= o->n / interleaved::kRows; ++o) p -= o->n / interleaved::kRows;
     for (int64_t i0 = 0; i0 < m; i0 += MaxRows) {
       const int mr = static_cast<int>(m - i0 < MaxRows ? m - i0 : MaxRows);
-      WithRows<MaxRows>(mr, [&](auto rows) { tile(rows, p, i0); });
+      WithRows<MaxRows>(mr, [&](auto rows) { tile(rows, *o, p, i0); });
     }
   };
   const int max_threads = omp_get_max_threads();
-  if (m * n * k < (int64_t{1} << 17) || max_threads == 1 || panels < 2) {
+  if (m * panels * interleaved::kRows * k < (int64_t{1} << 17) || max_threads == 1 || panels < 2) {
     for (int64_t p = 0; p < panels; ++p) run_panel(p);
     return;
   }

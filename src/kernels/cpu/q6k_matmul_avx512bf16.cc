@@ -12,6 +12,7 @@
 //
 // Tiles of up to kMr x rows (8 f32 + 8 int32 + 8 int32 registers), driven by panel_tiles.h.
 #include <cstdint>
+#include <span>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
@@ -105,15 +106,14 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, con
 
 }  // namespace
 
-void Q6KMatMul(const float* x, const void* w, const float* bias, float* y, int64_t m, int64_t n,
-               int64_t k) {
+void Q6KMatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k) {
   const uint8_t* xt = QuantizeRows(x, m, k, kMr, kOffset, kCpb);
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
   const int64_t panel_bytes = interleaved::PanelBytes(DType::kQ6_Kx16, k);
   const int64_t tile_bytes = kMr * k / 32 * kRecBytes;
-  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
-    Tile<rows.value>(wb + p * panel_bytes, xt + i0 / kMr * tile_bytes, k, i0 == 0,
-                     bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  ForEachPanelTile<kMr>(m, outs, k, [&](auto rows, const MatMulOut& o, int64_t p, int64_t i0) {
+    Tile<rows.value>(static_cast<const uint8_t*>(o.w) + p * panel_bytes, xt + i0 / kMr * tile_bytes,
+                     k, i0 == 0, o.bias ? o.bias + p * kRows : nullptr, o.y + i0 * o.n + p * kRows,
+                     o.n);
   });
 }
 

@@ -20,6 +20,7 @@
 // Interleaved Q6_K takes q6k_matmul_avx512bf16.cc. Row-major Q8_0 / Q4_0 / Q6_K (shapes that
 // interleaved.h does not fit) take avx512::MatMul's f32 decoder on the rounded x.
 #include <cstdint>
+#include <span>
 
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/intrinsics.h"
@@ -127,31 +128,31 @@ void Tile(const uint8_t* panel, const uint8_t* xt, int64_t k, bool prefetch, con
 }
 
 template <class Q>
-void InterleavedMatMul(const float* x, const uint8_t* w, const float* bias, float* y, int64_t m,
-                       int64_t n, int64_t k) {
+void InterleavedMatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k) {
   const uint8_t* xt = QuantizeRows(x, m, k, kMr, Q::kOffset, 1);
   const int64_t panel_bytes = interleaved::PanelBytes(Q::kType, k);
   const int64_t tile_bytes = kMr * k / 32 * XRecordBytes(1);
-  ForEachPanelTile<kMr>(m, n, k, [&](auto rows, int64_t p, int64_t i0) {
-    Tile<Q, rows.value>(w + p * panel_bytes, xt + i0 / kMr * tile_bytes, k, i0 == 0,
-                        bias ? bias + p * kRows : nullptr, y + i0 * n + p * kRows, n);
+  ForEachPanelTile<kMr>(m, outs, k, [&](auto rows, const MatMulOut& o, int64_t p, int64_t i0) {
+    Tile<Q, rows.value>(static_cast<const uint8_t*>(o.w) + p * panel_bytes,
+                        xt + i0 / kMr * tile_bytes, k, i0 == 0,
+                        o.bias ? o.bias + p * kRows : nullptr, o.y + i0 * o.n + p * kRows, o.n);
   });
 }
 
 }  // namespace
 
 bool Q8MatMulHandles(DType w_dtype) {
-  return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0 || w_dtype == DType::kQ6_K ||
-         w_dtype == DType::kQ8_0x16 || w_dtype == DType::kQ4_0x16 || w_dtype == DType::kQ6_Kx16;
+  return w_dtype == DType::kQ8_0 || w_dtype == DType::kQ4_0 || w_dtype == DType::kQ6_K;
 }
 
 void Q8MatMul(const float* x, const void* w, DType w_dtype, const float* bias, float* y, int64_t m,
               int64_t n, int64_t k) {
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-  if (w_dtype == DType::kQ4_0x16) return InterleavedMatMul<Q4_0>(x, wb, bias, y, m, n, k);
-  if (w_dtype == DType::kQ8_0x16) return InterleavedMatMul<Q8_0>(x, wb, bias, y, m, n, k);
-  if (w_dtype == DType::kQ6_Kx16) return Q6KMatMul(x, w, bias, y, m, n, k);
   avx512::MatMul(RoundRows(x, m, k), w, w_dtype, bias, y, m, n, k);
+}
+
+void Q8InterleavedMatMuls(const float* x, std::span<const MatMulOut> outs, int64_t m, int64_t k) {
+  if (outs[0].w_dtype == DType::kQ4_0x16) return InterleavedMatMuls<Q4_0>(x, outs, m, k);
+  InterleavedMatMuls<Q8_0>(x, outs, m, k);
 }
 
 }  // namespace loom::kernels::avx512bf16

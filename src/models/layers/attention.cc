@@ -31,9 +31,7 @@ void SelfAttention::Forward(const float* x, float* out, const ForwardBatch& batc
   float* attn = StepBufferOf(StepBuffer::kAttn, n * c_.n_heads * hd);  // f32 [n, heads, hd]
   float* k = StepBufferOf(StepBuffer::kK, n * kv_dim);                 // f32 [n, kv_heads, hd]
   float* v = StepBufferOf(StepBuffer::kV, n * kv_dim);                 // f32 [n, kv_heads, hd]
-  q_.Forward(x, q, n);
-  k_.Forward(x, k, n);
-  v_.Forward(x, v, n);
+  Linear::ForwardShared<3>(x, n, {&q_, &k_, &v_}, {q, k, v});
   if (c_.qk_norm) {
     kernels::RmsNorm(q, q_norm_.data<float>(), q, n * c_.n_heads, hd, c_.norm_eps);
     kernels::RmsNorm(k, k_norm_.data<float>(), k, n * c_.n_kv_heads, hd, c_.norm_eps);

@@ -1,6 +1,7 @@
 // A dense layer in HF layout: y[m, out] = x[m, in] · weight[out, in]^T + bias[out].
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,24 @@ struct Linear {
     }
     kernels::MatMul(x, weight.raw(), weight.dtype(), bias.defined() ? bias.data<float>() : nullptr,
                     y, m, out, in, activations);
+  }
+
+  // Forward of N layers on the same x (q, k, v; gate, up) into ys: x is read and rounded once
+  // and the threads split all N weights in one region (kernels::MatMuls).
+  template <size_t N>
+  static void ForwardShared(const float* x, int64_t m, const std::array<const Linear*, N>& layers,
+                            const std::array<float*, N>& ys) {
+    std::array<kernels::MatMulOut, N> outs;
+    for (size_t i = 0; i < N; ++i) {
+      const Linear& l = *layers[i];
+      if (!l.input_perm.empty()) {  // each reads x in its own column order
+        for (size_t j = 0; j < N; ++j) layers[j]->Forward(x, ys[j], m);
+        return;
+      }
+      outs[i] = {l.weight.raw(), l.weight.dtype(),
+                 l.bias.defined() ? l.bias.data<float>() : nullptr, ys[i], l.out};
+    }
+    kernels::MatMuls(x, outs, m, layers[0]->in, layers[0]->activations);
   }
 };
 

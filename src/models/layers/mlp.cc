@@ -19,8 +19,7 @@ void GatedMlp::Forward(const float* x, float* out, int64_t n) const {
   const int64_t inter = gate_.out;
   float* gate = StepBufferOf(StepBuffer::kGate, n * inter);  // f32 [n, intermediate]
   float* up = StepBufferOf(StepBuffer::kUp, n * inter);      // f32 [n, intermediate]
-  gate_.Forward(x, gate, n);
-  up_.Forward(x, up, n);
+  Linear::ForwardShared<2>(x, n, {&gate_, &up_}, {gate, up});
   kernels::SiluMul(gate, up, gate, n * inter);
   down_.Forward(gate, out, n);
 }
