@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "models/layers/step_buffers.h"
 #include "models/weights.h"
 
 namespace loom {
@@ -42,13 +43,13 @@ struct Linear {
 
   // x f32 [m, in] -> y f32 [m, out]
   void Forward(const float* x, float* y, int64_t m) const {
-    std::vector<float> gathered;  // f32 [m, in]: x in the weight's column order
     if (!input_perm.empty()) {
-      gathered.resize(m * in);
+      // f32 [m, in]: x in the weight's column order
+      float* gathered = StepBufferOf(StepBuffer::kGathered, m * in);
       for (int64_t r = 0; r < m; ++r) {
         for (int64_t j = 0; j < in; ++j) gathered[r * in + j] = x[r * in + input_perm[j]];
       }
-      x = gathered.data();
+      x = gathered;
     }
     kernels::MatMul(x, weight.raw(), weight.dtype(), bias.defined() ? bias.data<float>() : nullptr,
                     y, m, out, in, activations);

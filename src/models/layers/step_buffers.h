@@ -11,8 +11,9 @@
 namespace loom {
 
 // One slot per buffer that is live at the same time as another (a layer holds kNormed and kDelta
-// while its attention holds kQ .. kAttn or its MLP kGate and kUp).
-enum class StepBuffer { kNormed, kDelta, kQ, kK, kV, kAttn, kGate, kUp, kCount };
+// while its attention holds kQ .. kAttn or its MLP kGate and kUp; a GPTQ act-order Linear reads
+// its input, any of those, through kGathered).
+enum class StepBuffer { kNormed, kDelta, kQ, kK, kV, kAttn, kGate, kUp, kGathered, kCount };
 
 // At least `floats` f32, 64-byte aligned, owned by the calling thread; contents unspecified.
 // Valid until the same thread asks for the same slot again.
