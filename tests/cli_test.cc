@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
+#include <string>
 
+#include "kernels/dispatch.h"
 #include "test_util.h"
 
 namespace loom {
@@ -318,6 +321,31 @@ TEST(Cli, BenchLatencyJson) {
   }
   ExpectOneLineError(RunLoom("bench latency --model " + model.string() + " --batch-size 0"),
                      "--batch-size");
+}
+
+TEST(Cli, BenchMatmulReportsItsShareOfTheInstructionPeak) {
+  // Where the Q4_0 kernel multiplies with vpdpbusd (Isa::kAvx512Bf16), a second line gives that
+  // instruction's measured peak and the matmul's share of it.
+  const testing::CommandResult r =
+      RunLoom("bench matmul --m 2 --n 64 --k 256 --dtype q4_0 --iters 3 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch mm;
+  ASSERT_TRUE(std::regex_search(r.out, mm, std::regex(R"(threads=1: .*, ([0-9.]+) GFLOP/s)")))
+      << r.out;
+  std::smatch pk;
+  const bool has_peak = std::regex_search(
+      r.out, pk,
+      std::regex(R"(vpdpbusd peak ([0-9.]+) GFLOP/s on 1 threads \(registers only\): )"
+                 R"(the matmul reached ([0-9]+)%)"));
+  ASSERT_EQ(has_peak, kernels::ActiveIsa() == kernels::Isa::kAvx512Bf16) << r.out;
+  if (has_peak) {
+    const double matmul = std::stod(mm[1]), peak = std::stod(pk[1]);
+    EXPECT_GT(peak, 0);
+    // The printed figures are rounded: to 0.1 GFLOP/s and to whole percent.
+    EXPECT_NEAR(std::stod(pk[2]), 100 * matmul / peak,
+                0.51 + 100 * 0.05 * (matmul + peak) / (peak * peak));
+  }
+  ExpectOneLineError(RunLoom("bench matmul --dtype q4_9"), "--dtype must be");
 }
 
 TEST(Cli, DtypeFlag) {

@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "cli/mac_peak.h"
 #include "core/threads.h"
 #include "engine/llm.h"
 #include "kernels/dispatch.h"
@@ -100,12 +101,21 @@ Status BenchMatmul(const MatmulOptions& o) {
     kernels::MatMul(x.data<float>(), w.raw(), layout, nullptr, y.data<float>(), o.m, o.n, o.k, act);
   }
   const double s = Seconds(t0, Clock::now()) / o.iters;
+  const double gmacs = static_cast<double>(o.m) * o.n * o.k / s / 1e9;
   fmt::print(
       "matmul m={} n={} k={} w={} x={} isa={} threads={}: {:.3f} ms, {:.1f} GB/s weights, {:.1f} "
       "GFLOP/s\n",
       o.m, o.n, o.k, DTypeName(layout), o.f32_activations ? "f32" : "like-weights",
       kernels::IsaName(kernels::ActiveIsa()), NumThreads(), s * 1e3,
-      static_cast<double>(w.nbytes()) / s / 1e9, 2.0 * o.m * o.n * o.k / s / 1e9);
+      static_cast<double>(w.nbytes()) / s / 1e9, 2 * gmacs);
+  // The instruction's peak, measured right after the matmul (the host's load changes by the
+  // second): what share of it the kernel reaches.
+  if (const std::optional<MacPeak> peak =
+          MeasureMacPeak(act == kernels::Activations::kLikeWeights ? layout : DType::kF32)) {
+    fmt::print(
+        "  {} peak {:.1f} GFLOP/s on {} threads (registers only): the matmul reached {:.0f}%\n",
+        peak->instruction, 2 * peak->gmacs, NumThreads(), 100 * gmacs / peak->gmacs);
+  }
   return Status::Ok();
 }
 
