@@ -39,7 +39,10 @@ class TempDir {
 // Token ids as the CLI takes them: "1,2,3".
 inline std::string Join(const std::vector<int32_t>& v) {
   std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);  // appended, not prepended: GCC 12 warns (-Wrestrict) on "," + str
+  }
   return s;
 }
 
