@@ -1,8 +1,8 @@
 // The loop the interleaved-weight matmuls share (q8_, q6k_, bf16x16_matmul_avx512bf16.cc): every
 // panel of 16 weight rows (kernels/interleaved.h) of every weight in a MatMuls call (one x: a
-// layer's q, k, v, or gate, up) times every tile of up to MaxRows x rows, the
-// tile height a compile-time constant so its accumulators stay in registers. A panel stays in L2
-// while the later tiles run over it.
+// layer's q, k, v, or gate, up) times every tile of up to MaxRows x rows, the tile height a
+// compile-time constant so its accumulators stay in registers. A panel stays in L2 while the
+// later tiles run over it.
 //
 // The thread split: each thread owns one contiguous run of panels and streams it front to back
 // (one sequential stream per thread, as the prefetch below wants; dynamic hand-outs of 2 or 8
@@ -104,7 +104,7 @@ void ForEachPanelTile(int64_t m, std::span<const MatMulOut> outs, int64_t k, F t
         omp_get_num_threads() < kMaxPanelThreads ? omp_get_num_threads() : kMaxPanelThreads;
     const auto begin = [&](int t) { return panels * t / nt; };
     const int me = omp_get_thread_num();
-    // Its own run first, then what is left of the others' (its own again last: nothing).
+    // Its own run first, then what is left of the others'.
     for (int d = 0; d < nt; ++d) {
       const int v = (me + d) % nt;
       for (;;) {
