@@ -5,7 +5,8 @@
 // latency: B prompts of N tokens through the engine; prefill = until every sequence has its first
 // token, decode = the remaining K-1 greedy steps. It also reports how close decode comes to the
 // machine's memory bandwidth: the weight bytes one step reads (Model::WeightBytesPerToken) times
-// steps/s, against a STREAM-like read measured in the same run with the same threads.
+// steps/s, against a STREAM-like read with the same threads measured before and after each timed
+// batch (the median of the batches' shares).
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -34,6 +35,8 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
+
+constexpr int kReadPasses = 3;  // a read of the buffer is the best of these
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -64,39 +67,52 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float SumFloats(con
   return s;
 }
 
-// STREAM-like read bandwidth in GB/s (1e9 bytes): the best of `passes` parallel sums of a buffer
-// of `bytes`, each thread summing its contiguous share (the pages it first touched).
-double MeasureReadGbPerS(size_t bytes, int passes) {
-  const size_t n = bytes / sizeof(float) / 64 * 64;
-  std::unique_ptr<float, decltype(&std::free)> buf(
-      static_cast<float*>(std::aligned_alloc(64, n * sizeof(float))), &std::free);
-  if (!buf) return 0;
-  float* p = buf.get();
-  const auto range = [n](int t, int nt) {
-    const size_t per = (n / 64 + nt - 1) / nt * 64;
-    const size_t b = std::min(n, per * t);
-    return std::pair<size_t, size_t>(b, std::min(n, b + per));
-  };
+// STREAM-like read bandwidth in GB/s (1e9 bytes) of a buffer of `bytes`, each thread summing its
+// contiguous share (the pages it first touched). The buffer is filled once and read again before
+// and after every timed batch: this host's bandwidth swings by 1.5x within seconds, so a
+// decode's share of it is taken against the reads made around it.
+class ReadMeter {
+ public:
+  explicit ReadMeter(size_t bytes)
+      : n_(bytes / sizeof(float) / 64 * 64),
+        buf_(static_cast<float*>(std::aligned_alloc(64, n_ * sizeof(float))), &std::free) {
+    if (!buf_) return;
 #pragma omp parallel
-  {
-    const auto [b, e] = range(omp_get_thread_num(), omp_get_num_threads());
-    for (size_t i = b; i < e; ++i) p[i] = static_cast<float>(i & 7);
-  }
-  double best = 1e30;
-  volatile float sink = 0;
-  for (int pass = 0; pass < passes; ++pass) {
-    float total = 0;
-    const auto t0 = Clock::now();
-#pragma omp parallel reduction(+ : total)
     {
-      const auto [b, e] = range(omp_get_thread_num(), omp_get_num_threads());
-      total += SumFloats(p + b, e - b);
+      const auto [b, e] = Range(omp_get_thread_num(), omp_get_num_threads());
+      for (size_t i = b; i < e; ++i) buf_.get()[i] = static_cast<float>(i & 7);
     }
-    best = std::min(best, Seconds(t0, Clock::now()));
-    sink = sink + total;
   }
-  return static_cast<double>(n * sizeof(float)) / best / 1e9;
-}
+
+  // The best of `passes` reads (0 if the buffer could not be allocated).
+  double GbPerS(int passes) {
+    if (!buf_) return 0;
+    double best = 1e30;
+    for (int pass = 0; pass < passes; ++pass) {
+      float total = 0;
+      const auto t0 = Clock::now();
+#pragma omp parallel reduction(+ : total)
+      {
+        const auto [b, e] = Range(omp_get_thread_num(), omp_get_num_threads());
+        total += SumFloats(buf_.get() + b, e - b);
+      }
+      best = std::min(best, Seconds(t0, Clock::now()));
+      sink_ = sink_ + total;
+    }
+    return static_cast<double>(n_ * sizeof(float)) / best / 1e9;
+  }
+
+ private:
+  std::pair<size_t, size_t> Range(int t, int nt) const {
+    const size_t per = (n_ / 64 + nt - 1) / nt * 64;
+    const size_t b = std::min(n_, per * t);
+    return {b, std::min(n_, b + per)};
+  }
+
+  size_t n_;
+  std::unique_ptr<float, decltype(&std::free)> buf_;
+  volatile float sink_ = 0;
+};
 
 std::string QuantizationOf(const Model& model) {
   const auto* q = dynamic_cast<const SupportsQuant*>(&model);
@@ -185,23 +201,29 @@ Status BenchLatency(LatencyOptions o) {
   for (int i = 0; i < o.num_iters_warmup; ++i) {
     LOOM_RETURN_IF_ERROR(RunBatch(engine, o, rng, -1 - i).status());
   }
-  std::vector<double> prefill_tps, decode_tps, decode_sps, latency;
+  const int64_t bytes_per_step = engine.model().WeightBytesPerToken();
+  ReadMeter meter(static_cast<size_t>(o.read_buffer_mib) << 20);
+  // reads[i] and reads[i + 1] bracket timed batch i; its share is against their mean.
+  std::vector<double> reads = {meter.GbPerS(kReadPasses)};
+  std::vector<double> prefill_tps, decode_tps, decode_sps, latency, fractions;
   int64_t decode_steps = 0;
   for (int i = 0; i < o.num_iters; ++i) {
     LOOM_ASSIGN_OR_RETURN(Iteration it, RunBatch(engine, o, rng, i));
+    reads.push_back(meter.GbPerS(kReadPasses));
     prefill_tps.push_back(static_cast<double>(o.batch_size) * o.input_len / it.prefill_s);
     decode_tps.push_back(it.decode_steps ? it.decode_tokens / it.decode_s : 0.0);
     decode_sps.push_back(it.decode_steps ? it.decode_steps / it.decode_s : 0.0);
     latency.push_back(it.prefill_s + it.decode_s);
+    const double read = (reads[reads.size() - 2] + reads.back()) / 2;
+    fractions.push_back(
+        read > 0 ? static_cast<double>(bytes_per_step) * decode_sps.back() / 1e9 / read : 0.0);
     decode_steps = it.decode_steps;
   }
   const Model& model = engine.model();
-  const int64_t bytes_per_step = model.WeightBytesPerToken();
   const double steps_per_s = Median(decode_sps);
   const double weight_gb_per_s = static_cast<double>(bytes_per_step) * steps_per_s / 1e9;
-  const double machine_gb_per_s =
-      MeasureReadGbPerS(static_cast<size_t>(o.read_buffer_mib) << 20, 5);
-  const double fraction = machine_gb_per_s > 0 ? weight_gb_per_s / machine_gb_per_s : 0.0;
+  const double machine_gb_per_s = Median(reads);
+  const double fraction = Median(fractions);
   const std::string dtype(DTypeName(model.weight_dtype()));
   const std::string quant = QuantizationOf(model);
   if (o.json) {
@@ -223,8 +245,10 @@ Status BenchLatency(LatencyOptions o) {
         {"decode_weight_bytes_per_token", bytes_per_step},
         {"decode_weight_gb_per_s", weight_gb_per_s},
         {"machine_read_gb_per_s", machine_gb_per_s},
+        {"machine_read_samples_gb_per_s", reads},
         {"read_buffer_mib", o.read_buffer_mib},
         {"bandwidth_fraction", fraction},
+        {"bandwidth_fractions", fractions},
     };
     fmt::print("{}\n", j.dump());
     return Status::Ok();
@@ -234,12 +258,13 @@ Status BenchLatency(LatencyOptions o) {
       "  end to end   {:.4g} s\n"
       "  prefill      {:.1f} tok/s\n"
       "  decode       {:.2f} tok/s ({:.2f} steps/s, {} steps)\n"
-      "  weights/step {:.1f} MB -> {:.2f} GB/s; machine read {:.2f} GB/s ({} MiB, {} threads): "
-      "{:.0f}% of it\n",
+      "  weights/step {:.1f} MB -> {:.2f} GB/s; machine read {:.2f} GB/s ({} MiB, {} threads, "
+      "{:.1f}-{:.1f} around the batches): {:.0f}% of it\n",
       o.model, o.batch_size, o.input_len, o.output_len, kernels::IsaName(kernels::ActiveIsa()),
       NumThreads(), dtype, quant.empty() ? "" : " quantization=" + quant, o.num_iters,
       Median(latency), Median(prefill_tps), Median(decode_tps), steps_per_s, decode_steps,
       bytes_per_step / 1e6, weight_gb_per_s, machine_gb_per_s, o.read_buffer_mib, NumThreads(),
+      *std::min_element(reads.begin(), reads.end()), *std::max_element(reads.begin(), reads.end()),
       fraction * 100);
   return Status::Ok();
 }
