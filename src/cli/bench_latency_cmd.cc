@@ -36,7 +36,7 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-constexpr int kReadPasses = 3;  // a read of the buffer is the best of these
+constexpr int kReadPasses = 5;  // each read is the best of these passes
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
